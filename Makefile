@@ -1,0 +1,51 @@
+# One-command set-up: `make tables` (the default profile end to end) and `make test`.
+# The virtual environment is created once and reused; it is reinstalled only when
+# pyproject.toml changes.
+PYTHON ?= python3.11
+VENV ?= .venv
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
+PROFILE ?= default
+SNAKEMAKE_ARGS ?=
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cyclebench-installed
+
+.PHONY: setup tables report test test-fast smoke reference lint clean-results
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(STAMP)
+
+## make tables: data -> training -> evaluation -> tables, figures and report (PROFILE=default)
+tables: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
+		--configfile config/$(PROFILE).yaml $(SNAKEMAKE_ARGS) tables
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
+		--configfile config/$(PROFILE).yaml --report results/$(PROFILE)/report.html tables
+
+## make test: unit tests plus the smoke DAG end to end with the metric regression check
+test: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test-fast: unit tests only (skips the end-to-end smoke DAG)
+test-fast: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## make reference: re-run the smoke profile and rewrite results/reference/ (after an intended change)
+reference: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
+		--configfile config/smoke.yaml tables
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m eval regress --metrics-dir results/smoke/metrics \
+		--evaluator-csv results/smoke/evaluator/cityscapes/ground_truth.csv \
+		--reference results/reference/smoke.csv --tolerances results/reference/tolerances.yaml --update
+
+lint: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --lint
+
+clean-results:
+	rm -rf results/smoke results/default .snakemake

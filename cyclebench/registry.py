@@ -1,0 +1,167 @@
+"""The single registry of methods (CycleGAN, its ablations and every baseline).
+
+A *method* is a class implementing :class:`Method`.  A *variant* is a registered name that
+reuses another method's class with different default parameters: the paper's loss ablations
+are variants of ``cyclegan`` (Section 5.1.4), never code forks.
+
+Adding a method::
+
+    from cyclebench.registry import Method, register_method
+
+    @register_method("mymethod")
+    class MyMethod(Method):
+        paired = False                       # True: trained on aligned (x, y) pairs
+        default_params = {"lambda_foo": 1.0} # method_params defaults, overridable by config
+        def __init__(self, cfg, device): ...
+        def train_step(self, batch): ...      # -> dict of named scalar loss tensors
+        def translate(self, images, direction): ...
+
+then add ``mymethod`` to a profile's ``methods`` list; Snakemake picks it up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+
+class Method:
+    """Interface every registered method implements.
+
+    Lifecycle (driven by the shared trainer in ``cyclegan.train``)::
+
+        m = cls(cfg, device)                 # build nets + optimisers; cfg is a TrainConfig
+        for epoch ...:
+            m.set_epoch(epoch)               # lr schedule, applied at the start of each epoch
+            for batch in loader:             # batch = {"x": B3HW, "y": B3HW} in [-1, 1]
+                losses = m.train_step(batch) # optimiser steps happen inside; returns named losses
+        state = m.state_dict(); m.load_state_dict(state)   # everything needed to resume
+        y = m.translate(x, "x2y")            # eval mode, no grad, [-1, 1] in and out
+
+    ``train_step`` returns a dict ``{term_name: 0-dim tensor}`` (detached); the trainer checks
+    them for NaN/Inf and logs them.  Use ``cyclebench.registry.Method.networks`` for
+    parameter counting and device moves.
+    """
+
+    name: str = ""
+    paired: bool = False
+    default_params: dict[str, Any] = {}
+
+    def __init__(self, cfg, device: torch.device):  # pragma: no cover - interface
+        self.cfg = cfg
+        self.device = device
+
+    # --- training -------------------------------------------------------------------------
+    def set_epoch(self, epoch: int) -> None:
+        """Called at the start of every epoch (0-based) before its first step."""
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    # --- inference ------------------------------------------------------------------------
+    def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
+        """Translate a batch; ``direction`` is ``"x2y"`` or ``"y2x"``."""
+        raise NotImplementedError
+
+    def sample_images(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Named image batches for the sample grid (default: inputs and both translations)."""
+        return {
+            "real_x": batch["x"],
+            "fake_y": self.translate(batch["x"], "x2y"),
+            "real_y": batch["y"],
+            "fake_x": self.translate(batch["y"], "y2x"),
+        }
+
+    # --- state ----------------------------------------------------------------------------
+    def networks(self) -> dict[str, torch.nn.Module]:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def inference_state_dict(self) -> dict[str, Any]:
+        """Weights needed by :meth:`translate` (default: every network)."""
+        return {k: v.state_dict() for k, v in self.networks().items()}
+
+    def load_inference_state_dict(self, state: dict[str, Any]) -> None:
+        nets = self.networks()
+        for k, sd in state.items():
+            nets[k].load_state_dict(sd)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    cls: type
+    params: dict[str, Any] = field(default_factory=dict)  # variant defaults over cls.default_params
+    base: str | None = None  # for variants: the method they derive from
+    description: str = ""
+
+    def resolved_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        params = dict(getattr(self.cls, "default_params", {}))
+        params.update(self.params)
+        for key, value in (overrides or {}).items():
+            if key not in params:
+                raise KeyError(
+                    f"unknown parameter {key!r} for method {self.name!r}; "
+                    f"known: {sorted(params)}"
+                )
+            params[key] = value
+        return params
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+
+# Modules whose import registers methods.  Extend this list to add a module of methods.
+METHOD_MODULES = ["cyclegan.model", "baselines"]
+
+
+def register_method(name: str, description: str = "") -> Callable[[type], type]:
+    """Class decorator registering a method under an explicit name; duplicates are rejected."""
+
+    def deco(cls: type) -> type:
+        if name in _REGISTRY:
+            raise ValueError(f"method {name!r} is already registered ({_REGISTRY[name].cls})")
+        cls.name = name
+        _REGISTRY[name] = MethodSpec(name=name, cls=cls, description=description or (cls.__doc__ or "").strip().split("\n")[0])
+        return cls
+
+    return deco
+
+
+def register_variant(name: str, base: str, description: str = "", **params: Any) -> None:
+    """Register ``name`` as ``base`` with different default ``method_params``."""
+    if name in _REGISTRY:
+        raise ValueError(f"method {name!r} is already registered")
+    spec = _REGISTRY[base]
+    unknown = set(params) - set(spec.resolved_params())
+    if unknown:
+        raise KeyError(f"variant {name!r}: unknown parameters {sorted(unknown)} for {base!r}")
+    merged = dict(spec.params)
+    merged.update(params)
+    _REGISTRY[name] = MethodSpec(name=name, cls=spec.cls, params=merged, base=base,
+                                 description=description)
+
+
+def _load_all() -> None:
+    for mod in METHOD_MODULES:
+        importlib.import_module(mod)
+
+
+def get_method(name: str) -> MethodSpec:
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; registered methods: {sorted(_REGISTRY)}") from None
+
+
+def registered_methods() -> list[str]:
+    _load_all()
+    return sorted(_REGISTRY)

@@ -1,0 +1,99 @@
+"""The Snakemake workflow: dry runs of every profile, lint, config errors, and the smoke DAG
+end to end with the metric regression check against results/reference/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def snakemake(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def override(tmp_path: Path, **values) -> str:
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return str(path)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_dry_run_every_profile(tmp_path, profile):
+    res = snakemake("-n", "--configfile", f"config/{profile}.yaml",
+                    override(tmp_path, results_dir=str(tmp_path / "results")), "tables")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    for rule in ["prepare_data", "train", "translate", "score", "make_tables", "make_figures"]:
+        assert rule in out, f"rule {rule} missing from the {profile} dry run"
+    cfg = yaml.safe_load((REPO / "config" / f"{profile}.yaml").read_text())
+    n_runs = sum(len(t["methods"]) for t in cfg["tasks"].values()) * len(cfg["seeds"])
+    # one train job per (task, method, seed), one translation and score per direction
+    job_table = [line.split() for line in out.splitlines()]
+    counts = {row[0]: int(row[1]) for row in job_table if len(row) == 2 and row[1].isdigit()}
+    assert counts.get("train") == n_runs
+    assert counts.get("translate") == 2 * n_runs
+    assert counts.get("score") == 2 * n_runs
+
+
+def test_default_target_is_the_tables(tmp_path):
+    res = snakemake("-n", "--configfile", "config/smoke.yaml",
+                    override(tmp_path, results_dir=str(tmp_path / "results")))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "make_tables" in res.stdout + res.stderr
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    res = snakemake("-n", "--configfile", "config/smoke.yaml",
+                    override(tmp_path, train={"lr": "fast"}), "tables")
+    assert res.returncode != 0
+    assert "train.lr" in res.stdout + res.stderr
+
+
+def test_lint_is_clean():
+    res = snakemake("--lint", "--configfile", "config/smoke.yaml")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
+    """The whole smoke DAG through Snakemake, then the metric regression check."""
+    results = tmp_path / "results"
+    start = time.time()
+    res = snakemake("--cores", "2", "--configfile", "config/smoke.yaml",
+                    override(tmp_path, results_dir=str(results)), "tables", timeout=1800)
+    elapsed = time.time() - start
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    print(f"smoke DAG wall time: {elapsed:.0f}s")
+    root = results / "smoke"
+    for name in ["table1", "table2", "table3", "table4", "table5", "agreement"]:
+        assert (root / "tables" / f"{name}.csv").stat().st_size > 0
+    assert any((root / "figures").glob("*.png"))
+    # resolved configs are saved next to every result
+    for run in (root / "runs").glob("*/*/seed*"):
+        assert (run / "config.resolved.yaml").exists()
+        assert (run / "train_log.csv").exists()
+    # regression check against the committed reference
+    reg = subprocess.run(
+        [sys.executable, "-m", "eval", "regress", "--metrics-dir", str(root / "metrics"),
+         "--evaluator-csv", str(root / "evaluator" / "cityscapes" / "ground_truth.csv"),
+         "--reference", str(REPO / "results" / "reference" / "smoke.csv"),
+         "--tolerances", str(REPO / "results" / "reference" / "tolerances.yaml")],
+        cwd=REPO, capture_output=True, text=True)
+    assert reg.returncode == 0, reg.stdout + reg.stderr
+    # the report renders offline
+    rep = snakemake("--configfile", "config/smoke.yaml",
+                    override(tmp_path, results_dir=str(results)),
+                    "--report", str(tmp_path / "report.html"), "tables")
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    assert (tmp_path / "report.html").stat().st_size > 10_000

@@ -1,0 +1,50 @@
+# Training (CycleGAN, ablations, baselines: one registry) and translation of the val split.
+
+
+rule train:
+    input:
+        data=lambda w: data_marker(w.task),
+    output:
+        f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
+    log:
+        f"{R}/logs/train/{{task}}/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{task}}/{{method}}/seed{{seed}}.tsv"
+    params:
+        cfg=lambda w, threads: train_config_json(w, threads),
+        out=lambda w: run_dir(w.task, w.method, w.seed),
+    threads: RES["train_threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem_mb_train"],
+        runtime=RES["runtime_train"],
+    conda:
+        ENV
+    shell:
+        "python -m cyclegan train --config-json {params.cfg:q} --out {params.out} > {log} 2>&1"
+
+
+rule translate:
+    input:
+        model=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
+        data=lambda w: data_marker(w.task),
+    output:
+        directory(f"{R}/translations/{{task}}/{{method}}/seed{{seed}}/{{direction}}"),
+    log:
+        f"{R}/logs/translate/{{task}}/{{method}}/seed{{seed}}/{{direction}}.log",
+    params:
+        run=lambda w: run_dir(w.task, w.method, w.seed),
+    threads: RES["eval_threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem_mb_eval"],
+    conda:
+        ENV
+    shell:
+        "python -m cyclegan translate --run {params.run} --direction {wildcards.direction} "
+        "--split val --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule train_all:
+    input:
+        [f"{run_dir(t, m, s)}/model.pt" for t, m, s in runs()],
