@@ -81,6 +81,6 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
             try:
                 row["seed"] = int(row["seed"])
             except ValueError:
-                pass  # e.g. the evaluator's ground-truth row uses seed "-" ... kept as text
+                pass  # a non-integer seed (hand-made reference rows) is kept as text
             rows.append(row)
     return rows

@@ -1,0 +1,272 @@
+"""pix2pix-format archives: download, safe extraction and A|B splitting.
+
+The CycleGAN paper's maps data (Section 7.1; 1096 train / 1098 val tiles around New York) and
+the pix2pix version of Cityscapes are distributed by the pix2pix authors as archives of
+side-by-side images: ``<name>/{train,val}/<n>.jpg`` with A on the left and B on the right.
+
+- ``maps``: 600x1200 images, aerial photo left (A), Google map right (B).
+  A -> our ``photo`` (Y), B -> our ``map`` (X).
+- ``cityscapes``: 256x512 images, photo left (A), colour labels right (B).  A -> ``photo``
+  (Y); B -> train ids by nearest Cityscapes colour (``palette.nearest_palette`` over all 34
+  gtFine colours, so void colours stay 255), then re-drawn with the clean palette (X).  The
+  archive has no full-resolution labels: ``val/trainid_full`` keeps the ids at the archive's
+  own resolution (256x256) and ``meta.json`` says so.
+
+pix2pix ``val`` becomes our ``val`` (``test`` is used when an archive has no ``val``).
+Extraction refuses absolute paths, ``..`` components, links that point outside the target,
+and device / FIFO members: an archive can only ever write inside its extraction folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from cyclebench.utils import load_rgb
+from datasets.palette import colorize, nearest_palette
+from datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+# task -> which half is which domain (X, Y) of our layout
+HALVES = {"cityscapes": {"x": "B", "y": "A"}, "maps": {"x": "B", "y": "A"}}
+DEFAULT_URLS = {
+    # the pix2pix authors' server (the cityscapes archive is no longer served: licence)
+    "maps": "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/maps.tar.gz",
+    "cityscapes": "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/cityscapes.tar.gz",
+}
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive member would be written outside the extraction folder."""
+
+
+# --- download ---------------------------------------------------------------------------------
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str | None) -> None:
+    if not expected:
+        return
+    actual = sha256_of(path)
+    if actual.lower() != expected.strip().lower():
+        raise ValueError(f"sha256 mismatch for {path}: expected {expected}, got {actual}")
+
+
+def fetch(url: str, cache_dir: str | os.PathLike, sha256: str | None = None,
+          timeout: float = 60.0) -> Path:
+    """Return a local copy of ``url`` (a local path or file:// URL is used in place).
+
+    Downloads go to ``cache_dir/<basename>`` through a ``.part`` file; an existing file with
+    the right checksum is reused.  Network failures raise an error naming the URL.
+    """
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme in ("", "file"):
+        path = Path(urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else url)
+        if not path.is_file():
+            raise FileNotFoundError(f"archive not found: {path}")
+        verify_sha256(path, sha256)
+        return path
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    name = Path(urllib.parse.unquote(parsed.path)).name or "archive"
+    dest = cache_dir / name
+    if dest.is_file() and (not sha256 or sha256_of(dest) == sha256.strip().lower()):
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(part, "wb") as out:
+            shutil.copyfileobj(resp, out, 1 << 20)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        part.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", exc)
+        raise RuntimeError(
+            f"cannot download {url}: {reason}. Without network access, download it elsewhere "
+            "and pass the local file with --url PATH (or an extracted folder with --root)."
+        ) from None
+    try:
+        verify_sha256(part, sha256)
+    except ValueError:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, dest)
+    return dest
+
+
+# --- safe extraction --------------------------------------------------------------------------
+def _check_member_name(name: str, archive: Path) -> PurePosixPath:
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path")
+    if ".." in p.parts:
+        raise UnsafeArchiveError(f"{archive}: member {name!r} contains '..'")
+    return p
+
+
+def _inside(base: Path, target: Path) -> bool:
+    base, target = os.path.realpath(base), os.path.realpath(target)
+    return target == base or target.startswith(base + os.sep)
+
+
+def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Extract a .tar(.gz/.bz2/.xz) or .zip into ``dest``, refusing anything unsafe.
+
+    Every member is checked before anything is written: an unsafe archive leaves ``dest``
+    untouched.
+    """
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                p = _check_member_name(info.filename, archive)
+                mode = info.external_attr >> 16
+                if stat.S_ISLNK(mode):
+                    target = zf.read(info).decode("utf-8", "replace")
+                    if not _inside(dest, (dest / p).parent / target) or target.startswith("/"):
+                        raise UnsafeArchiveError(
+                            f"{archive}: symlink {info.filename!r} -> {target!r} leaves {dest}")
+            zf.extractall(dest)
+        return dest
+    try:
+        tf = tarfile.open(archive)
+    except tarfile.TarError as exc:
+        raise ValueError(f"{archive} is neither a zip nor a tar archive: {exc}") from None
+    with tf:
+        members = tf.getmembers()
+        for m in members:
+            p = _check_member_name(m.name, archive)
+            if m.issym() or m.islnk():
+                link = m.linkname
+                base = (dest / p).parent if m.issym() else dest
+                if link.startswith("/") or not _inside(dest, base / link):
+                    kind = "symlink" if m.issym() else "hard link"
+                    raise UnsafeArchiveError(f"{archive}: {kind} {m.name!r} -> {link!r} "
+                                             f"leaves {dest}")
+            elif not (m.isfile() or m.isdir()):
+                raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a device or FIFO")
+        # a symlink extracted earlier could redirect a later member: reject paths through links
+        links = {PurePosixPath(m.name) for m in members if m.issym()}
+        for m in members:
+            for parent in PurePosixPath(m.name).parents:
+                if parent in links:
+                    raise UnsafeArchiveError(f"{archive}: member {m.name!r} is written through "
+                                             f"the symlink {str(parent)!r}")
+        kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tf.extractall(dest, members=members, **kwargs)
+    return dest
+
+
+# --- A|B split --------------------------------------------------------------------------------
+def split_ab(img: np.ndarray, path: str | os.PathLike = "image") -> tuple[np.ndarray, np.ndarray]:
+    """A side-by-side HxWx3 image -> (A = left half, B = right half)."""
+    h, w = img.shape[:2]
+    if w % 2 or w < 2:
+        raise ValueError(f"{path}: width {w} is not even: not a pix2pix A|B image")
+    return img[:, : w // 2], img[:, w // 2:]
+
+
+def find_split_dirs(root: Path) -> dict[str, Path]:
+    """Locate ``train`` and ``val`` (or ``test``) folders of images under ``root``."""
+    candidates = [root] + sorted(p for p in root.rglob("*") if p.is_dir())
+    for base in candidates:
+        train = base / "train"
+        val = base / "val" if (base / "val").is_dir() else base / "test"
+        if train.is_dir() and val.is_dir() and _images(train) and _images(val):
+            return {"train": train, "val": val}
+    raise FileNotFoundError(f"no pix2pix train/ and val/ (or test/) image folders under {root}")
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+
+
+def _sort_key(p: Path):
+    # pix2pix names are numbers (1.jpg ... 1096.jpg): sort numerically when possible
+    return (0, int(p.stem), "") if p.stem.isdigit() else (1, 0, p.stem)
+
+
+def prepare_pix2pix(task: str, out_root: str | os.PathLike, n_train: int, n_val: int,
+                    size: int, url: str | None = None, sha256: str | None = None,
+                    root: str | os.PathLike | None = None,
+                    cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Write the prepared data root from a pix2pix archive (``url``) or an extracted ``root``."""
+    from datasets.cityscapes import subset
+
+    if task not in HALVES:
+        raise ValueError(f"no pix2pix layout known for task {task!r}")
+    if size < 8:
+        raise ValueError(f"size must be >= 8, got {size}")
+    out_root = Path(out_root)
+    tmp = None
+    try:
+        if root:
+            base = Path(root)
+            if base.is_file():
+                url = str(base)
+                base = None
+            elif not base.is_dir():
+                raise FileNotFoundError(f"pix2pix folder not found: {base}")
+        else:
+            base = None
+        source_desc = str(root) if base is not None else None
+        if base is None:
+            url = url or DEFAULT_URLS[task]
+            cache = Path(cache_dir) if cache_dir else out_root.parent / ".downloads"
+            archive = fetch(url, cache, sha256)
+            out_root.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out_root.name}.extract-", dir=out_root.parent))
+            base = safe_extract(archive, tmp)
+            source_desc = url
+        dirs = find_split_dirs(base)
+        full = None
+        with PreparedWriter(out_root, task) as w:
+            for split, n in (("train", n_train), ("val", n_val)):
+                files = subset(sorted(_images(dirs[split]), key=_sort_key), n)
+                width = max(5, len(str(len(files))))
+                for i, path in enumerate(files):
+                    a, b = split_ab(load_rgb(path), path)
+                    halves = {"A": a, "B": b}
+                    x_full, y_full = halves[HALVES[task]["x"]], halves[HALVES[task]["y"]]
+                    name = f"{i:0{width}d}_{path.stem}"
+                    y = resize_photo(y_full, (size, size))
+                    if task == "cityscapes":
+                        ids_full = nearest_palette(x_full, include_void=True)
+                        ids = resize_label(ids_full, (size, size))
+                        full = list(ids_full.shape)
+                        w.add(split, name, colorize(ids), y, ids,
+                              ids_full if split == "val" else None)
+                    else:
+                        full = list(x_full.shape[:2])
+                        w.add(split, name, resize_photo(x_full, (size, size)), y)
+            meta = {"source": "pix2pix", "data_source": task, "size": int(size),
+                    "archive": source_desc, "sha256": sha256, "full_size": None,
+                    "archive_side_size": full, "resize": RESIZE_RULES,
+                    "palette": "cityscapes-trainid" if task == "cityscapes" else None}
+            if task == "cityscapes":
+                meta["full_size"] = full
+                meta["trainid_full_note"] = ("pix2pix archives hold no full-resolution labels: "
+                                             "val/trainid_full is at the archive resolution")
+            w.finish(meta)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return json.loads((out_root / "meta.json").read_text())

@@ -1,0 +1,325 @@
+"""Figures for the report: the paper's comparisons (CycleGAN, Zhu et al. 2017, Section 5.1) as
+seaborn plots, training curves and qualitative grids (the paper's Figures 5-7 style).
+
+- ``<table>.png``: per table (``table1`` ... ``table5``), grouped bars of our value (mean over
+  seeds, error bar = sample std over seeds) beside the paper's value, one panel per
+  (direction, metric).  Read from the tidy tables written by ``eval.tables``.
+- ``losses_<task>.png``: the training loss terms of every method (``train_log.csv``), mean over
+  seeds with a +-1 std band, one panel per method.
+- ``grid_<direction>.png``: the same N val inputs in every row, the input in the first column,
+  one column per method (its lowest seed), the real target in the last column.
+
+CLI::
+
+    python -m eval plots --tables-dir results/<p>/tables --runs-dir results/<p>/runs \\
+        --translations-dir results/<p>/translations --data-dir results/<p>/data \\
+        --out-dir results/<p>/figures [--n-images 6] [--smooth 1]
+
+PNGs are written atomically with deterministic names; a figure without any input (a task the
+profile does not run) is not drawn, except the tables, which always exist and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from cyclebench.tasks import TASKS, get_task  # noqa: E402
+from cyclebench.utils import atomic_write_bytes, load_rgb  # noqa: E402
+from eval.tables import (ABLATIONS, BASELINES, LOWER_IS_BETTER, METHOD_NAMES,  # noqa: E402
+                         METRIC_NAMES, TABLES)
+
+LOG_META_COLUMNS = ("epoch", "iter", "lr", "seconds")
+METHOD_ORDER = list(dict.fromkeys(BASELINES + ABLATIONS))
+PLOTTED_HIDDEN = frozenset({"kid_std"})
+DPI = 100
+SOURCES = ("reproduced", "paper")
+
+
+def _theme() -> None:
+    sns.set_theme(context="paper", style="whitegrid", palette="deep")
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Render ``fig`` to PNG in memory and write it atomically; closes the figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
+def _method_order(methods) -> list[str]:
+    methods = list(dict.fromkeys(methods))
+    known = [m for m in METHOD_ORDER + ["ground_truth"] if m in methods]
+    return known + sorted(m for m in methods if m not in known)
+
+
+def _names(values) -> list[str]:
+    """Distinct ';'-separated names in a column (NaN = none)."""
+    return sorted({x for v in values if isinstance(v, str) for x in v.split(";") if x})
+
+
+def _label(method: str, width: int = 12) -> str:
+    return "\n".join(textwrap.wrap(METHOD_NAMES.get(method, method), width)) or method
+
+
+# --- table figures ----------------------------------------------------------------------------
+def _bar_panel(ax, sub: pd.DataFrame, methods: list[str], metric: str, paper_only: bool,
+               colors: dict, handles: dict) -> None:
+    """Our bars (error bar = std over seeds) beside the paper's; a missing value is marked
+    'n/a', never drawn as a zero-height bar that could be read as a result."""
+    width = 0.38
+    x = np.arange(len(methods))
+    ours = sub["reproduced_mean"].astype(float).to_numpy()
+    err = sub["reproduced_std"].astype(float).fillna(0.0).to_numpy()
+    paper = sub["paper"].astype(float).to_numpy()
+    paper_err = sub["paper_plus_minus"].astype(float).fillna(0.0).to_numpy()
+    has_paper = bool(np.isfinite(paper).any())
+    has_ours = bool(np.isfinite(ours).any())
+    off = width / 2 if has_paper and has_ours else 0.0
+    if has_ours:
+        handles["reproduced"] = ax.bar(
+            x - off, np.nan_to_num(ours), width, yerr=np.where(np.isfinite(ours), err, 0.0),
+            color=colors["reproduced"], capsize=3, error_kw={"elinewidth": 1})
+    if has_paper:
+        handles["paper"] = ax.bar(
+            x + off, np.nan_to_num(paper), width, yerr=paper_err if np.any(paper_err) else None,
+            color=colors["paper"], capsize=3, error_kw={"elinewidth": 1})
+    top = np.nanmax(np.concatenate([ours + err, paper + paper_err, [0.0]]))
+    top = float(top) if np.isfinite(top) and top > 0 else 1.0
+    for i in range(len(methods)):
+        if has_ours and not np.isfinite(ours[i]):
+            ax.text(x[i] - off, top * 0.02, "n/a", ha="center", va="bottom", fontsize=7,
+                    rotation=90, color="0.3")
+        if has_paper and paper_only and not np.isfinite(paper[i]):
+            ax.text(x[i] + off, top * 0.02, "n/a", ha="center", va="bottom", fontsize=7,
+                    rotation=90, color="0.3")
+    if not has_ours and not has_paper:
+        ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center",
+                color="0.4")
+    ax.set_ylim(0, top * 1.12)
+    ax.set_xticks(x)
+    ax.set_xticklabels([_label(m) for m in methods], rotation=60, ha="right", fontsize=7)
+
+
+def table_figure(table: pd.DataFrame, name: str):
+    """Grouped bars (reproduced vs paper) per (direction, metric) panel of one tidy table."""
+    _theme()
+    spec = TABLES.get(name)
+    directions = list(spec.directions) if spec else sorted(set(table["direction"]))
+    metrics = [m for m in (spec.all_metrics if spec else dict.fromkeys(table["metric"]))
+               if m not in PLOTTED_HIDDEN]
+    methods = list(spec.methods) if spec else _method_order(table["method"])
+    colors = dict(zip(SOURCES, sns.color_palette("deep", 2)))
+    panels = [(d, m) for d in directions for m in metrics]
+    ncols = min(3, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(3.6 * ncols, 3.3 * nrows))
+    for k in range(len(panels), nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    handles: dict = {}
+    for k, (direction, metric) in enumerate(panels):
+        ax = axes[k // ncols][k % ncols]
+        sub = table[(table["direction"] == direction) & (table["metric"] == metric)]
+        _bar_panel(ax, sub.set_index("method").reindex(methods), methods, metric,
+                   bool(spec and metric in spec.paper_only), colors, handles)
+        better = "lower" if metric in LOWER_IS_BETTER else "higher"
+        ax.set_title(f"{direction}: {METRIC_NAMES.get(metric, metric)}\n({better} is better)",
+                     fontsize=9)
+    profile = table["profile"].iloc[0] if len(table) else "?"
+    sources, evaluators = _names(table["data_source"]), _names(table["evaluator"])
+    head = spec.title if spec else name
+    sub = f"profile {profile}; data: {', '.join(sources) or 'none'}; evaluators: " \
+          f"{', '.join(evaluators) or 'none'}"
+    if not (table["n_seeds"].fillna(0) > 0).any():
+        sub += "\nno reproduced values: this profile has no metric rows for the table"
+    fig.suptitle(f"{head}\n{sub}", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    if handles:
+        labels = {"reproduced": "reproduced (mean ± std over seeds)",
+                  "paper": "paper (± where published)"}
+        fig.legend([handles[h] for h in SOURCES if h in handles],
+                   [labels[h] for h in SOURCES if h in handles], loc="lower center",
+                   ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.04))
+    return fig
+
+
+# --- training curves --------------------------------------------------------------------------
+def read_train_logs(runs_dir: str | Path, task: str) -> pd.DataFrame:
+    """Long frame ``method, seed, step, term, value`` of every run of ``task``."""
+    frames = []
+    for path in sorted(Path(runs_dir, task).glob("*/seed*/train_log.csv")):
+        method, seed = path.parent.parent.name, path.parent.name[4:]
+        try:
+            log = pd.read_csv(path)
+        except pd.errors.EmptyDataError:
+            continue
+        if log.empty:
+            continue
+        missing = [c for c in ("epoch", "iter") if c not in log.columns]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing} (expected "
+                             f"epoch,iter,lr,seconds,<loss terms>)")
+        it = log["iter"].to_numpy()
+        step = it if len(it) < 2 or np.all(np.diff(it) > 0) else np.arange(1, len(log) + 1)
+        terms = [c for c in log.columns if c not in LOG_META_COLUMNS]
+        long = log[terms].assign(step=step).melt(id_vars="step", var_name="term",
+                                                 value_name="value")
+        frames.append(long.assign(method=method, seed=seed))
+    if not frames:
+        return pd.DataFrame(columns=["method", "seed", "step", "term", "value"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def loss_figure(logs: pd.DataFrame, task: str, smooth: int = 1):
+    """One panel per method: each loss term against the iteration, mean over seeds +- std."""
+    _theme()
+    methods = _method_order(logs["method"])
+    ncols = min(4, len(methods))
+    nrows = math.ceil(len(methods) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(4.0 * ncols, 3.0 * nrows))
+    for k, method in enumerate(methods):
+        ax = axes[k // ncols][k % ncols]
+        d = logs[logs["method"] == method].dropna(subset=["value"]).copy()
+        if smooth > 1:
+            d["value"] = d.groupby(["seed", "term"])["value"].transform(
+                lambda v: v.rolling(smooth, min_periods=1).mean())
+        n_seeds = d["seed"].nunique()
+        sns.lineplot(data=d, x="step", y="value", hue="term", ax=ax, errorbar="sd",
+                     linewidth=1.0)
+        ax.set_title(f"{METHOD_NAMES.get(method, method)} ({n_seeds} seed"
+                     f"{'s' if n_seeds != 1 else ''})", fontsize=9)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=6, title=None)
+    for k in range(len(methods), nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    fig.suptitle(f"Training losses, task {task}"
+                 + (f" (rolling mean over {smooth} log rows)" if smooth > 1 else ""), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# --- translation grids ------------------------------------------------------------------------
+def translation_sources(translations_dir: str | Path, task: str, direction: str) -> dict[str, Path]:
+    """``method -> folder of PNGs`` for ``direction``, using each method's lowest seed."""
+    out = {}
+    for mdir in sorted(Path(translations_dir, task).glob("*")):
+        seeds = sorted((p for p in mdir.glob("seed*") if (p / direction).is_dir()
+                        and p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
+        if seeds:
+            out[mdir.name] = seeds[0] / direction
+    return {m: out[m] for m in _method_order(out)}
+
+
+def _placeholder(shape, text="missing"):
+    return np.full(shape, 200, np.uint8), text
+
+
+def grid_figure(task: str, direction: str, data_dir: str | Path, sources: dict[str, Path],
+                n_images: int = 6):
+    """Rows = the first ``n_images`` sorted val inputs; columns = input, methods, real target."""
+    _theme()
+    t = get_task(task)
+    src_dir = Path(data_dir, task, "val", t.source_domain(direction))
+    tgt_dir = Path(data_dir, task, "val", t.target_domain(direction))
+    names = sorted(p.name for p in src_dir.glob("*.png"))[:n_images]
+    if not names:
+        raise FileNotFoundError(f"no val inputs in {src_dir}")
+    columns = [("Input", src_dir)] + [(_label(m, 14), d) for m, d in sources.items()] + \
+              [("Real target", tgt_dir)]
+    fig, axes = plt.subplots(len(names), len(columns), squeeze=False,
+                             figsize=(1.25 * len(columns), 1.25 * len(names) + 0.8))
+    ref = load_rgb(src_dir / names[0])
+    for r, name in enumerate(names):
+        for c, (title, folder) in enumerate(columns):
+            ax = axes[r][c]
+            path = folder / name
+            if path.is_file():
+                img, note = load_rgb(path), None
+            else:
+                img, note = _placeholder(ref.shape)
+            ax.imshow(img, interpolation="nearest")
+            if note:
+                ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center",
+                        fontsize=7, color="0.2")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(title, fontsize=7)
+            if c == 0:
+                ax.set_ylabel(Path(name).stem, fontsize=6)
+    fig.suptitle(f"{direction} ({task}): {len(names)} val inputs, lowest seed of each method",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# --- CLI --------------------------------------------------------------------------------------
+def make_all(tables_dir, runs_dir, translations_dir, data_dir, out_dir, *, n_images: int = 6,
+             smooth: int = 1) -> list[Path]:
+    out_dir = Path(out_dir)
+    written = []
+    for name in TABLES:
+        path = Path(tables_dir) / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"table {path} does not exist (run `python -m eval tables`)")
+        table = pd.read_csv(path, keep_default_na=True, dtype={"seeds": str, "n_images": str})
+        written.append(save_figure(table_figure(table, name), out_dir / f"{name}.png"))
+    for task in TASKS:
+        if runs_dir is not None:
+            logs = read_train_logs(runs_dir, task)
+            if len(logs):
+                written.append(save_figure(loss_figure(logs, task, smooth),
+                                           out_dir / f"losses_{task}.png"))
+        if translations_dir is not None and data_dir is not None:
+            for direction in TASKS[task].directions:
+                sources = translation_sources(translations_dir, task, direction)
+                if sources:
+                    written.append(save_figure(
+                        grid_figure(task, direction, data_dir, sources, n_images),
+                        out_dir / f"grid_{direction}.png"))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval plots",
+                                description="Seaborn figures of the tables, losses and grids.")
+    p.add_argument("--tables-dir", required=True, help="results/<profile>/tables")
+    p.add_argument("--runs-dir", help="results/<profile>/runs (training logs)")
+    p.add_argument("--translations-dir", help="results/<profile>/translations")
+    p.add_argument("--data-dir", help="results/<profile>/data (val inputs and targets)")
+    p.add_argument("--out-dir", required=True, help="results/<profile>/figures")
+    p.add_argument("--n-images", type=int, default=6, help="rows of each translation grid")
+    p.add_argument("--smooth", type=int, default=1, help="rolling mean over this many log rows")
+    args = p.parse_args(argv)
+    if args.n_images < 1 or args.smooth < 1:
+        p.error("--n-images and --smooth must be >= 1")
+    try:
+        written = make_all(args.tables_dir, args.runs_dir, args.translations_dir, args.data_dir,
+                           args.out_dir, n_images=args.n_images, smooth=args.smooth)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""Metric regression check: compare a profile's tidy metric rows with committed reference values.
+
+The smoke profile's numbers do not reproduce the paper (CycleGAN, Zhu et al. 2017, Section 5.1);
+they pin down the pipeline.  Any change of code that moves a metric beyond its stated tolerance
+fails CI with a table of what moved; an intended change is accepted by regenerating the
+reference (``--update``, or ``make reference``) and committing it with the change.
+
+Rows are keyed by ``task, direction, method, seed, metric``.  A row passes when
+
+    |current - reference| <= abs + rel * |reference|
+
+with the metric's ``abs`` / ``rel`` from the tolerance YAML (a bare number means ``abs`` only;
+NaN equals NaN).  A row also fails when it is missing from the current run, new (not in the
+reference), or when its ``n_images``, ``data_source`` or evaluator *kind* changed (the part of
+``evaluator`` before ``@``: the hash after it identifies trained weights, which may differ in
+the last bits across machines).
+
+Tolerance YAML::
+
+    metrics:
+      per_pixel_acc: 0.02            # abs
+      "iou/*": 0.1                   # fnmatch pattern; the first exact or matching key wins
+      fid: {abs: 2.0, rel: 0.1}
+
+CLI::
+
+    python -m eval regress --metrics-dir results/smoke/metrics \\
+        [--evaluator-csv results/smoke/evaluator/cityscapes/ground_truth.csv] \\
+        --reference results/reference/smoke.csv --tolerances results/reference/tolerances.yaml \\
+        [--update]
+
+Exit status: 0 all within tolerance (or reference updated), 1 regression (table printed),
+2 the check could not run (missing/invalid reference, tolerance or metric files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import yaml
+
+from cyclebench.utils import atomic_write_text
+from eval.tables import collect_metric_rows
+
+KEY = ["task", "direction", "method", "seed", "metric"]
+REFERENCE_COLUMNS = ["profile"] + KEY + ["value", "n_images", "evaluator", "data_source", "commit"]
+REPORT_COLUMNS = ["status"] + KEY + ["reference", "current", "diff", "tolerance", "detail"]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    abs: float = 0.0
+    rel: float = 0.0
+
+    def allowed(self, reference: float) -> float:
+        return self.abs + self.rel * abs(reference)
+
+    def __str__(self) -> str:
+        return f"{self.abs:g}" + (f"+{self.rel:g}*|ref|" if self.rel else "")
+
+
+class Tolerances:
+    """Per-metric tolerances read from YAML; exact names win over fnmatch patterns."""
+
+    def __init__(self, table: dict[str, Tolerance], source: str = "<dict>"):
+        self.table = table
+        self.source = source
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Tolerances":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"tolerance file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+            raise ValueError(f"{path}: expected a mapping with a 'metrics' mapping")
+        unknown = sorted(set(data) - {"metrics"})
+        if unknown:
+            raise ValueError(f"{path}: unknown top-level keys {unknown}")
+        table = {}
+        for name, spec in data["metrics"].items():
+            where = f"{path}: metrics.{name}"
+            if isinstance(spec, bool):
+                raise ValueError(f"{where}: expected a number or {{abs, rel}}, got {spec!r}")
+            if isinstance(spec, (int, float)):
+                spec = {"abs": spec}
+            if not isinstance(spec, dict) or set(spec) - {"abs", "rel"} or not spec:
+                raise ValueError(f"{where}: expected a number or {{abs, rel}}, got {spec!r}")
+            vals = {}
+            for k, v in spec.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 \
+                        or math.isnan(v):
+                    raise ValueError(f"{where}.{k}: expected a number >= 0, got {v!r}")
+                vals[k] = float(v)
+            table[str(name)] = Tolerance(**vals)
+        return cls(table, str(path))
+
+    def for_metric(self, metric: str) -> Tolerance:
+        if metric in self.table:
+            return self.table[metric]
+        for pattern, tol in self.table.items():
+            if fnmatch.fnmatchcase(metric, pattern):
+                return tol
+        raise KeyError(f"metric {metric!r} has no tolerance in {self.source}: add an entry "
+                       f"under 'metrics' (known: {sorted(self.table)})")
+
+
+def _kind(evaluator: str) -> str:
+    return str(evaluator).split("@", 1)[0]
+
+
+def reference_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The reference CSV's content for ``rows`` (sorted, stable column order)."""
+    if rows.empty:
+        return pd.DataFrame(columns=REFERENCE_COLUMNS)
+    ref = rows[REFERENCE_COLUMNS].copy()
+    ref["seed"] = ref["seed"].astype(str)
+    return ref.sort_values(KEY, kind="mergesort").reset_index(drop=True)
+
+
+def write_reference(rows: pd.DataFrame, path: str | Path) -> Path:
+    ref = reference_frame(rows)
+    text = ref.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    atomic_write_text(path, text)
+    return Path(path)
+
+
+def load_reference(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"reference {path} does not exist; generate it with `python -m eval regress "
+            f"--metrics-dir ... --reference {path} --tolerances ... --update` (make reference)")
+    ref = pd.read_csv(path, dtype={"seed": str, "evaluator": str, "data_source": str,
+                                   "commit": str, "profile": str})
+    if list(ref.columns) != REFERENCE_COLUMNS:
+        raise ValueError(f"{path}: columns {list(ref.columns)} != expected {REFERENCE_COLUMNS}")
+    dup = ref[ref.duplicated(KEY, keep=False)]
+    if len(dup):
+        raise ValueError(f"{path}: duplicate reference rows for {dict(dup.iloc[0][KEY])}")
+    return ref
+
+
+def compare(current: pd.DataFrame, reference: pd.DataFrame,
+            tolerances: Tolerances) -> pd.DataFrame:
+    """Every problem as a row of ``REPORT_COLUMNS`` (empty frame: all within tolerance)."""
+    cur = current.copy()
+    cur["seed"] = cur["seed"].astype(str)
+    ref = reference.copy()
+    ref["seed"] = ref["seed"].astype(str)
+    merged = ref.merge(cur, on=KEY, how="outer", suffixes=("_ref", "_cur"), indicator="side")
+    problems = []
+    for r in merged.sort_values(KEY, kind="mergesort").itertuples(index=False):
+        rec = {k: getattr(r, k) for k in KEY}
+        if r.side == "left_only":
+            problems.append(dict(rec, status="missing", reference=r.value_ref, current=math.nan,
+                                 diff=math.nan, tolerance="", detail="row not in the current run"))
+            continue
+        if r.side == "right_only":
+            problems.append(dict(rec, status="new", reference=math.nan, current=r.value_cur,
+                                 diff=math.nan, tolerance="",
+                                 detail="row not in the reference (run --update if intended)"))
+            continue
+        tol = tolerances.for_metric(r.metric)
+        a, b = float(r.value_ref), float(r.value_cur)
+        details = []
+        if math.isnan(a) or math.isnan(b):
+            moved = math.isnan(a) != math.isnan(b)
+            diff = math.nan
+        else:
+            diff = b - a
+            moved = abs(diff) > tol.allowed(a) + 1e-12
+        if int(r.n_images_ref) != int(r.n_images_cur):
+            details.append(f"n_images {r.n_images_ref} -> {r.n_images_cur}")
+        if str(r.data_source_ref) != str(r.data_source_cur):
+            details.append(f"data_source {r.data_source_ref} -> {r.data_source_cur}")
+        if _kind(r.evaluator_ref) != _kind(r.evaluator_cur):
+            details.append(f"evaluator {r.evaluator_ref} -> {r.evaluator_cur}")
+        if moved or details:
+            problems.append(dict(rec, status="moved" if moved else "changed", reference=a,
+                                 current=b, diff=diff,
+                                 tolerance=(f"{tol.allowed(a):.4g} ({tol})" if tol.rel and
+                                            not math.isnan(a) else str(tol)),
+                                 detail="; ".join(details)))
+    return pd.DataFrame(problems, columns=REPORT_COLUMNS)
+
+
+def format_report(problems: pd.DataFrame) -> str:
+    shown = problems.copy()
+    for col in ("reference", "current", "diff"):
+        shown[col] = [("nan" if pd.isna(v) else f"{v:.6g}") for v in shown[col]]
+    return shown.to_string(index=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval regress",
+                                description="Compare metric rows with committed reference values.")
+    p.add_argument("--metrics-dir", required=True, help="results/<profile>/metrics")
+    p.add_argument("--evaluator-csv", action="append", default=[],
+                   help="the evaluator's ground_truth.csv (repeatable)")
+    p.add_argument("--reference", required=True, help="results/reference/<profile>.csv")
+    p.add_argument("--tolerances", required=True, help="results/reference/tolerances.yaml")
+    p.add_argument("--update", action="store_true",
+                   help="rewrite the reference from the current rows (after an intended change)")
+    args = p.parse_args(argv)
+    try:
+        tolerances = Tolerances.load(args.tolerances)
+        current = collect_metric_rows(args.metrics_dir, args.evaluator_csv)
+        if current.empty:
+            raise ValueError(f"no metric rows under {args.metrics_dir}")
+        for metric in sorted(set(current["metric"])):
+            tolerances.for_metric(metric)  # every metric must have a stated tolerance
+        if args.update:
+            write_reference(current, args.reference)
+            print(f"wrote {len(current)} reference rows to {args.reference}; commit it with "
+                  "the change that moved them")
+            return 0
+        reference = load_reference(args.reference)
+        problems = compare(current, reference, tolerances)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    if problems.empty:
+        print(f"regression check passed: {len(reference)} reference rows, all within tolerance "
+              f"({args.tolerances})")
+        return 0
+    counts = problems["status"].value_counts().to_dict()
+    print(f"regression check FAILED against {args.reference}: "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(format_report(problems))
+    print("\nIf the change is intended, regenerate the reference and commit it:\n"
+          f"  python -m eval regress --metrics-dir {args.metrics_dir} "
+          + "".join(f"--evaluator-csv {c} " for c in args.evaluator_csv)
+          + f"--reference {args.reference} --tolerances {args.tolerances} --update"
+          "\n  (or: make reference)")
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

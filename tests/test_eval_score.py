@@ -1,0 +1,162 @@
+"""``python -m eval score``: known answers with real data standing in for translations."""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from cyclebench.utils import load_label, load_rgb, save_png
+from datasets.palette import CLASS_COLORS, CLASS_IDS
+from datasets.prepare import prepare_synthetic
+from eval import __main__ as cli
+from eval.photo2label import resize_ids
+from eval.rows import COLUMNS, read_rows
+from eval.seg_metrics import ConfusionMatrix
+
+torch.set_num_threads(1)
+
+
+def _profile(res, **eval_overrides):
+    ev = {"upsample_to_full": False, "fid_extractor": "evaluator-features",
+          "kid_subset_size": 1000, "kid_subsets": 10, "batch_size": 16}
+    ev.update(eval_overrides)
+    return {
+        "profile": "t", "results_dir": str(res), "device": "cpu", "seeds": [0],
+        "tasks": {"cityscapes": {"source": "synthetic", "n_train": 12, "n_val": 6, "size": 32,
+                                 "full_size": [64, 128]},
+                  "maps": {"source": "synthetic", "n_train": 4, "n_val": 6, "size": 32}},
+        "evaluator": {"arch": "small_fcn", "width": 8, "input_size": 32, "epochs": 5,
+                      "batch_size": 6, "lr": 0.002},
+        "eval": ev,
+    }
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    res = tmp_path_factory.mktemp("res")
+    prepare_synthetic("cityscapes", res / "t/data/cityscapes", 12, 6, 32, full_size=(64, 128))
+    prepare_synthetic("maps", res / "t/data/maps", 4, 6, 32)
+    eval_dir = res / "t/evaluator/cityscapes"
+    assert cli.main(["train-evaluator", "--profile-json", json.dumps(_profile(res)),
+                     "--task", "cityscapes", "--out", str(eval_dir)]) == 0
+    return res, eval_dir
+
+
+def _score(res, eval_dir, task, direction, translations, out, profile=None, evaluator=True):
+    argv = ["score", "--profile-json", json.dumps(profile or _profile(res)), "--task", task,
+            "--method", "cyclegan", "--seed", "3", "--direction", direction,
+            "--translations", str(translations), "--out", str(out)]
+    if evaluator:
+        argv += ["--evaluator", str(eval_dir)]
+    assert cli.main(argv) == 0
+    return {r["metric"]: r for r in read_rows(out)}
+
+
+def test_label2photo_on_real_photos_reproduces_the_ground_truth_row(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    rows = _score(res, eval_dir, "cityscapes", "label2photo", data / "val/photo", tmp_path / "m.csv")
+    gt = {r["metric"]: r for r in read_rows(eval_dir / "ground_truth.csv")}
+    assert set(gt) <= set(rows)
+    for metric, row in gt.items():
+        assert rows[metric]["value"] == row["value"]
+        assert rows[metric]["evaluator"] == row["evaluator"]
+    assert rows["fid"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert rows["fid"]["evaluator"].startswith("evaluator-features@")
+    r = rows["per_pixel_acc"]
+    assert (r["profile"], r["task"], r["direction"], r["method"], r["seed"], r["split"],
+            r["n_images"], r["data_source"]) == ("t", "cityscapes", "label2photo", "cyclegan", 3,
+                                                  "val", 6, "synthetic-cityscapes")
+    with open(tmp_path / "m.csv") as fh:
+        assert tuple(next(csv.reader(fh))) == COLUMNS
+
+
+def test_photo2label_known_answers(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    rows = _score(res, eval_dir, "cityscapes", "photo2label", data / "val/label", tmp_path / "a.csv")
+    assert rows["per_pixel_acc"]["value"] == 1.0  # the real colour maps are perfect labels
+    assert rows["class_iou_present"]["value"] == pytest.approx(1.0)
+    assert rows["per_pixel_acc"]["evaluator"] == "nearest-palette"
+    assert rows["fid"]["value"] == pytest.approx(0.0, abs=1e-6)
+    # an all-"road" generator: per-pixel accuracy = road's share of the labelled pixels
+    fake = tmp_path / "road"
+    for p in sorted((data / "val/label").glob("*.png")):
+        save_png(np.broadcast_to(CLASS_COLORS[CLASS_IDS["road"]], (32, 32, 3)).copy(), fake / p.name)
+    rows = _score(res, eval_dir, "cityscapes", "photo2label", fake, tmp_path / "b.csv")
+    gt = np.concatenate([load_label(p).ravel() for p in sorted((data / "val/trainid").glob("*.png"))])
+    gt = gt[gt != 255]
+    share = np.mean(gt == CLASS_IDS["road"])
+    assert rows["per_pixel_acc"]["value"] == pytest.approx(share)
+    assert rows["per_class_acc"]["value"] == pytest.approx(1 / 19)  # road acc 1, others 0
+    assert rows["iou/road"]["value"] == pytest.approx(share)
+    assert rows["fid"]["value"] > 0
+
+
+def test_full_resolution_protocol(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    prof = _profile(res, upsample_to_full=True)
+    rows = _score(res, eval_dir, "cityscapes", "photo2label", data / "val/label", tmp_path / "f.csv",
+                  profile=prof)
+    cm = ConfusionMatrix()  # by hand: palette ids upsampled (nearest) vs val/trainid_full
+    for p in sorted((data / "val/trainid").glob("*.png")):
+        full = load_label(data / "val/trainid_full" / p.name)
+        assert full.shape == (64, 128)
+        cm.update(full, resize_ids(load_label(p), full.shape))
+    assert rows["per_pixel_acc"]["value"] == pytest.approx(cm.scores().per_pixel_acc)
+    assert rows["per_pixel_acc"]["value"] < 1.0  # detail lost at 32x32 shows at full size
+    for mode in ("logits", "image"):
+        prof = _profile(res, upsample_to_full=True, full_res_mode=mode)
+        rows = _score(res, eval_dir, "cityscapes", "label2photo", data / "val/photo",
+                      tmp_path / f"{mode}.csv", profile=prof)
+        assert rows["per_pixel_acc"]["n_images"] == 6
+        assert 0 < rows["per_pixel_acc"]["value"] < 1
+
+
+def test_maps_direction_has_fid_only(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/maps"
+    rows = _score(res, eval_dir, "maps", "map2photo", data / "val/photo", tmp_path / "m.csv")
+    assert set(rows) == {"fid", "kid_mean", "kid_std"}
+    assert rows["fid"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert rows["fid"]["data_source"] == "synthetic-maps" and rows["fid"]["direction"] == "map2photo"
+    rows = _score(res, eval_dir, "maps", "photo2map", data / "val/photo", tmp_path / "p.csv")
+    assert rows["fid"]["value"] > 0  # photos are not maps
+
+
+def test_errors_are_clear(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    partial = tmp_path / "partial"
+    shutil.copytree(data / "val/photo", partial)
+    next(iter(sorted(partial.glob("*.png")))).unlink()
+    with pytest.raises(ValueError, match="1 missing"):
+        _score(res, eval_dir, "cityscapes", "label2photo", partial, tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="--evaluator"):
+        _score(res, eval_dir, "cityscapes", "label2photo", data / "val/photo", tmp_path / "x.csv",
+               evaluator=False)
+    with pytest.raises(ValueError, match="unknown direction"):
+        _score(res, eval_dir, "cityscapes", "map2photo", data / "val/photo", tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_delegated_subcommands_are_dispatched_lazily(monkeypatch, capsys):
+    monkeypatch.setitem(cli.DELEGATED, "tables", "eval._no_such_module")
+    assert cli.main(["tables", "--whatever"]) == 2
+    assert "eval._no_such_module" in capsys.readouterr().err
+
+
+def test_command_line_reports_user_errors_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "eval", "score", "--profile-json", '{"profile": "x"}',
+                           "--task", "cityscapes", "--method", "m", "--seed", "0", "--direction",
+                           "label2photo", "--translations", str(tmp_path), "--out",
+                           str(tmp_path / "m.csv")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "missing top-level key 'results_dir'" in proc.stderr and "Traceback" not in proc.stderr

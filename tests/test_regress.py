@@ -1,0 +1,177 @@
+"""eval/regress.py: tolerances, the table of what moved, missing/new rows, --update round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from eval import regress as R
+from eval.rows import write_rows
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def row(method, seed, metric, value, *, direction="label2photo", task="cityscapes",
+        evaluator="small_fcn@1a2b3c4d", n_images=8, source="synthetic-cityscapes"):
+    return dict(profile="smoke", task=task, direction=direction, method=method, seed=seed,
+                split="val", metric=metric, value=value, n_images=n_images,
+                evaluator=evaluator, data_source=source, commit="abc")
+
+
+def write_run(root: Path, rows_by_file: dict[str, list[dict]]):
+    for rel, rows in rows_by_file.items():
+        write_rows(root / "metrics" / rel, rows)
+
+
+def base_rows():
+    return {
+        "cityscapes/cyclegan/seed0/label2photo.csv": [
+            row("cyclegan", 0, "per_pixel_acc", 0.50),
+            row("cyclegan", 0, "iou/road", 0.30),
+            row("cyclegan", 0, "fid", 40.0, evaluator="evaluator-features@1a2b3c4d")],
+        "cityscapes/pix2pix/seed0/label2photo.csv": [
+            row("pix2pix", 0, "per_pixel_acc", 0.70)],
+    }
+
+
+TOL = """metrics:
+  per_pixel_acc: 0.02
+  "iou/*": 0.1
+  fid: {abs: 1.0, rel: 0.05}
+"""
+
+
+@pytest.fixture
+def setup(tmp_path):
+    tol = tmp_path / "tolerances.yaml"
+    tol.write_text(TOL)
+    ref = tmp_path / "reference" / "smoke.csv"
+    run = tmp_path / "run"
+    write_run(run, base_rows())
+    gt = run / "ground_truth.csv"
+    write_rows(gt, [row("ground_truth", 0, "per_pixel_acc", 0.8)])
+    args = ["--metrics-dir", str(run / "metrics"), "--evaluator-csv", str(gt),
+            "--reference", str(ref), "--tolerances", str(tol)]
+    assert R.main(args + ["--update"]) == 0
+    return tmp_path, run, ref, args
+
+
+def test_update_round_trip_passes(setup, capsys):
+    _, _, ref, args = setup
+    df = pd.read_csv(ref)
+    assert list(df.columns) == R.REFERENCE_COLUMNS and len(df) == 5
+    assert set(df.method) == {"cyclegan", "pix2pix", "ground_truth"}
+    capsys.readouterr()
+    assert R.main(args) == 0
+    assert "passed" in capsys.readouterr().out
+    # --update is idempotent: same rows, same bytes
+    before = ref.read_bytes()
+    assert R.main(args + ["--update"]) == 0
+    assert ref.read_bytes() == before
+
+
+def test_within_tolerance_passes_and_outside_fails_with_table(setup, capsys):
+    _, run, _, args = setup
+    rows = base_rows()
+    rows["cityscapes/cyclegan/seed0/label2photo.csv"][0]["value"] = 0.515  # within 0.02
+    rows["cityscapes/cyclegan/seed0/label2photo.csv"][2]["value"] = 42.9   # 1 + 0.05*40 = 3
+    write_run(run, rows)
+    assert R.main(args) == 0
+    rows["cityscapes/cyclegan/seed0/label2photo.csv"][0]["value"] = 0.45   # moved by 0.05
+    rows["cityscapes/cyclegan/seed0/label2photo.csv"][2]["value"] = 43.5   # beyond 3.0
+    write_run(run, rows)
+    capsys.readouterr()
+    assert R.main(args) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "2 moved" in out
+    lines = [l for l in out.splitlines() if l.strip().startswith("moved")]
+    assert len(lines) == 2
+    acc = next(l for l in lines if "per_pixel_acc" in l)
+    for token in ["cyclegan", "label2photo", "0.5", "0.45", "-0.05", "0.02"]:
+        assert token in acc
+    fid = next(l for l in lines if "fid" in l)
+    assert "40" in fid and "43.5" in fid and "1+0.05*|ref|" in fid
+    assert "--update" in out  # the documented command to accept an intended change
+
+
+def test_missing_and_new_rows_fail(setup, capsys):
+    _, run, _, args = setup
+    (run / "metrics" / "cityscapes" / "pix2pix" / "seed0" / "label2photo.csv").unlink()
+    write_run(run, {"cityscapes/cogan/seed0/label2photo.csv": [row("cogan", 0, "per_pixel_acc", 0.4)]})
+    capsys.readouterr()
+    assert R.main(args) == 1
+    out = capsys.readouterr().out
+    assert "1 missing" in out and "1 new" in out
+    assert any(l.strip().startswith("missing") and "pix2pix" in l for l in out.splitlines())
+    assert any(l.strip().startswith("new") and "cogan" in l for l in out.splitlines())
+
+
+def test_changed_image_count_or_evaluator_kind_fails_but_weight_hash_does_not(setup, capsys):
+    _, run, _, args = setup
+    rows = base_rows()
+    for r in rows["cityscapes/cyclegan/seed0/label2photo.csv"]:
+        r["evaluator"] = r["evaluator"].replace("1a2b3c4d", "ffffffff")  # other weights hash
+    write_run(run, rows)
+    assert R.main(args) == 0
+    rows["cityscapes/pix2pix/seed0/label2photo.csv"][0]["n_images"] = 7
+    rows["cityscapes/cyclegan/seed0/label2photo.csv"][2]["evaluator"] = "inception-v3-compat"
+    write_run(run, rows)
+    capsys.readouterr()
+    assert R.main(args) == 1
+    out = capsys.readouterr().out
+    assert "n_images 8 -> 7" in out and "evaluator-features@1a2b3c4d -> inception-v3-compat" in out
+
+
+def test_nan_equals_nan_but_not_a_number(tmp_path):
+    tol = R.Tolerances({"x": R.Tolerance(abs=0.1)})
+    ref = pd.DataFrame([dict(profile="p", task="maps", direction="map2photo", method="m",
+                             seed="0", metric="x", value=float("nan"), n_images=1,
+                             evaluator="e", data_source="d", commit="c")])
+    assert R.compare(ref, ref, tol).empty
+    cur = ref.assign(value=0.5)
+    assert list(R.compare(cur, ref, tol).status) == ["moved"]
+
+
+def test_tolerance_file_errors_name_the_key(tmp_path, capsys):
+    bad = tmp_path / "tol.yaml"
+    bad.write_text("metrics:\n  fid: {abs: -1}\n")
+    with pytest.raises(ValueError, match=r"metrics.fid.abs"):
+        R.Tolerances.load(bad)
+    bad.write_text("metrics:\n  fid: {absolute: 1}\n")
+    with pytest.raises(ValueError, match=r"metrics.fid"):
+        R.Tolerances.load(bad)
+    tol = R.Tolerances.load(_write(tmp_path / "ok.yaml", TOL))
+    assert tol.for_metric("iou/sidewalk").abs == 0.1
+    with pytest.raises(KeyError, match="kid_mean.*no tolerance"):
+        tol.for_metric("kid_mean")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_metric_without_tolerance_or_absent_reference_cannot_run(setup, capsys):
+    tmp, run, ref, args = setup
+    write_run(run, {"maps/cyclegan/seed0/map2photo.csv": [
+        row("cyclegan", 0, "kid_mean", 0.1, task="maps", direction="map2photo")]})
+    capsys.readouterr()
+    assert R.main(args) == 2
+    assert "kid_mean" in capsys.readouterr().err
+    (run / "metrics" / "maps" / "cyclegan" / "seed0" / "map2photo.csv").unlink()
+    ref.unlink()
+    assert R.main(args) == 2
+    assert "--update" in capsys.readouterr().err
+
+
+def test_committed_tolerances_cover_every_metric_name():
+    tol = R.Tolerances.load(REPO / "results" / "reference" / "tolerances.yaml")
+    for metric in ["per_pixel_acc", "per_class_acc", "class_iou", "per_class_acc_present",
+                   "class_iou_present", "iou/road", "iou/bicycle", "fid", "kid_mean", "kid_std"]:
+        t = tol.for_metric(metric)
+        assert t.abs > 0
+    # tight enough to catch a real regression of the segmentation scores
+    assert tol.for_metric("per_pixel_acc").allowed(0.5) < 0.05
+    assert tol.for_metric("class_iou").allowed(0.2) < 0.05

@@ -1,0 +1,253 @@
+"""eval/tables.py: seed statistics, the paper join, rank agreement, missing rows, the CLI."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eval import tables as T
+from eval.rows import write_rows
+
+PAPER = T.load_paper()
+
+
+def row(task, direction, method, seed, metric, value, *, profile="fab",
+        evaluator="small_fcn@1a2b3c4d", source="synthetic-cityscapes", n_images=8):
+    return dict(profile=profile, task=task, direction=direction, method=method, seed=seed,
+                split="val", metric=metric, value=value, n_images=n_images,
+                evaluator=evaluator, data_source=source, commit="abc123")
+
+
+def paper_value(table, direction, method, metric):
+    sel = PAPER[(PAPER.table == table) & (PAPER.direction == direction) &
+                (PAPER.method == method) & (PAPER.metric == metric)]
+    return float(sel.value.iloc[0])
+
+
+def df(rows):
+    return pd.DataFrame(rows)
+
+
+def test_paper_csv_is_the_shared_copy_and_loads_without_shared_dir():
+    assert T.PAPER_CSV.is_file() and T.PAPER_CSV.parent.name == "data"
+    assert len(PAPER) == 76
+    assert paper_value(2, "label2photo", "cyclegan", "per_pixel_acc") == 0.52
+    shared = Path("/work/shared/paper/paper_tables.csv")
+    if shared.exists():  # the shipped copy must not drift from the paper's numbers
+        assert shared.read_text() == T.PAPER_CSV.read_text()
+
+
+def test_mean_std_over_seeds_paper_join_and_difference():
+    rows = [row("cityscapes", "label2photo", "cyclegan", s, "per_pixel_acc", v)
+            for s, v in [(0, 0.4), (1, 0.5), (2, 0.6)]]
+    out = T.build_tables(df(rows), PAPER, "fab")
+    t2 = out["table2"]
+    r = t2[(t2.method == "cyclegan") & (t2.metric == "per_pixel_acc")].iloc[0]
+    assert r.reproduced_mean == pytest.approx(0.5)
+    assert r.reproduced_std == pytest.approx(0.1)  # sample std, ddof=1
+    assert r.n_seeds == 3 and r.seeds == "0;1;2"
+    assert r.paper == 0.52 and r["diff"] == pytest.approx(0.5 - 0.52)
+    assert r.method_name == "CycleGAN (ours)"
+    assert r.evaluator == "small_fcn@1a2b3c4d" and r.data_source == "synthetic-cityscapes"
+    assert r.profile == "fab" and r.n_images == "8"
+    # the same run is also CycleGAN's row in the ablation table 4
+    t4 = out["table4"]
+    r4 = t4[(t4.method == "cyclegan") & (t4.metric == "per_pixel_acc")].iloc[0]
+    assert r4.reproduced_mean == pytest.approx(0.5) and r4.paper == 0.52
+
+
+def test_single_seed_has_nan_std_not_zero():
+    out = T.build_tables(df([row("cityscapes", "photo2label", "cogan", 0, "class_iou", 0.1)]),
+                         PAPER, "fab")
+    r = out["table3"].query("method == 'cogan' and metric == 'class_iou'").iloc[0]
+    assert r.reproduced_mean == pytest.approx(0.1) and math.isnan(r.reproduced_std)
+    assert r.n_seeds == 1 and r.paper == 0.08
+
+
+def test_missing_methods_are_nan_never_invented():
+    rows = [row("cityscapes", "label2photo", m, 0, "per_pixel_acc", 0.3)
+            for m in ["cogan", "cyclegan"]]
+    t2 = T.build_tables(df(rows), PAPER, "fab")["table2"]
+    assert set(t2.method) == set(T.BASELINES) | {"ground_truth"}
+    gone = t2[(t2.method == "bigan") & (t2.metric == "per_pixel_acc")].iloc[0]
+    assert math.isnan(gone.reproduced_mean) and math.isnan(gone["diff"])
+    assert gone.n_seeds == 0 and "missing" in gone.note
+    assert gone.paper == 0.19  # the paper's value is still shown beside the gap
+    cap = T.caption(T.TABLES["table2"], t2)
+    assert "BiGAN/ALI (per_pixel_acc" in cap
+
+
+def test_ground_truth_row_from_evaluator_with_papers_value():
+    rows = [row("cityscapes", "label2photo", "ground_truth", 0, m, v)
+            for m, v in [("per_pixel_acc", 0.7), ("per_class_acc", 0.3), ("class_iou", 0.2)]]
+    out = T.build_tables(df(rows), PAPER, "fab")
+    gt = out["table2"][out["table2"].method == "ground_truth"].set_index("metric")
+    assert gt.at["per_pixel_acc", "reproduced_mean"] == pytest.approx(0.7)
+    assert gt.at["per_pixel_acc", "paper"] == 0.80
+    assert gt.at["class_iou", "diff"] == pytest.approx(0.2 - 0.21)
+    assert gt.at["per_pixel_acc", "method_name"] == "Ground truth"
+    # not a method: excluded from the ranking
+    assert "ground_truth" not in ",".join(out["agreement"]["methods"])
+
+
+def test_table1_keeps_paper_amt_beside_fid_kid():
+    rows = [row("maps", "map2photo", "cyclegan", 0, "fid", 50.0, evaluator="inception-v3-compat",
+                source="synthetic-maps")]
+    t1 = T.build_tables(df(rows), PAPER, "fab")["table1"]
+    assert set(t1.direction) == {"map2photo", "photo2map"}
+    assert set(t1.method) == set(T.BASELINES)
+    amt = t1[(t1.metric == "amt_real_pct") & (t1.method == "cyclegan")].set_index("direction")
+    assert amt.at["map2photo", "paper"] == 26.8 and amt.at["map2photo", "paper_plus_minus"] == 2.8
+    assert math.isnan(amt.at["map2photo", "reproduced_mean"])
+    assert "paper only" in amt.at["map2photo", "note"]
+    fid = t1[(t1.metric == "fid") & (t1.method == "cyclegan") & (t1.direction == "map2photo")]
+    assert fid.reproduced_mean.iloc[0] == 50.0 and math.isnan(fid.paper.iloc[0])
+    assert not fid.higher_is_better.iloc[0]
+    w = T.wide(T.TABLES["table1"], t1)
+    assert "map2photo: AMT % labelled real (paper)" in w.columns
+    assert "map2photo: FID" in w.columns
+    assert "Mechanical Turk" in T.caption(T.TABLES["table1"], t1)
+
+
+def _rows_in_order(direction, metric, methods, values, table_task="cityscapes"):
+    return [row(table_task, direction, m, 0, metric, v) for m, v in zip(methods, values)]
+
+
+def test_rank_agreement_known_orderings():
+    methods = list(T.BASELINES)
+    paper = [paper_value(2, "label2photo", m, "per_pixel_acc") for m in methods]
+    # identical ordering (different values) -> rho = tau = 1; reversed -> -1
+    same = _rows_in_order("label2photo", "per_pixel_acc", methods, [p / 2 for p in paper])
+    rev = _rows_in_order("label2photo", "per_class_acc", methods,
+                         [-paper_value(2, "label2photo", m, "per_class_acc") + 1 for m in methods])
+    ag = T.build_tables(df(same + rev), PAPER, "fab")["agreement"]
+    a2 = ag[ag.table == "table2"].set_index("metric")
+    assert a2.at["per_pixel_acc", "spearman"] == pytest.approx(1.0)
+    assert a2.at["per_pixel_acc", "kendall"] == pytest.approx(1.0)
+    assert a2.at["per_pixel_acc", "n_methods"] == 6
+    assert a2.at["per_pixel_acc", "mean_abs_diff"] == pytest.approx(np.mean([p / 2 for p in paper]))
+    # the paper has a tie in per-class acc (CoGAN = SimGAN = 0.10): reversed values give -1 for
+    # Spearman, and tau-b = -1 as well (ties in both rankings at the same pair)
+    assert a2.at["per_class_acc", "spearman"] == pytest.approx(-1.0)
+    assert a2.at["per_class_acc", "kendall"] == pytest.approx(-1.0)
+    assert math.isnan(a2.at["class_iou", "spearman"]) and a2.at["class_iou", "n_methods"] == 0
+    assert a2.at["all", "spearman"] == pytest.approx(0.0)  # mean of +1 and -1
+
+
+def test_table1_rank_agreement_orients_fid_against_amt():
+    methods = ["cogan", "bigan", "simgan", "feature_gan", "cyclegan"]
+    amt = [paper_value(1, "map2photo", m, "amt_real_pct") for m in methods]
+    # lower FID for methods Turkers found more real -> perfect agreement
+    rows = [row("maps", "map2photo", m, 0, "fid", 100 - a, source="synthetic-maps")
+            for m, a in zip(methods, amt)]
+    ag = T.build_tables(df(rows), PAPER, "fab")["agreement"]
+    r = ag[(ag.table == "table1") & (ag.direction == "map2photo") & (ag.metric == "fid")].iloc[0]
+    assert r.paper_metric == "amt_real_pct"
+    assert r.spearman == pytest.approx(1.0) and r.kendall == pytest.approx(1.0)
+    assert math.isnan(r.mean_abs_diff)  # different units: no absolute difference
+
+
+def test_rank_functions_match_scipy_with_ties():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        a = rng.integers(0, 4, 7).astype(float)
+        b = rng.integers(0, 4, 7).astype(float)
+        rho_ref = stats.spearmanr(a, b).statistic
+        tau_ref = stats.kendalltau(a, b).statistic
+        rho, tau = T.spearman(a, b), T.kendall_tau_b(a, b)
+        if np.isnan(rho_ref):
+            assert np.isnan(rho)
+        else:
+            assert rho == pytest.approx(rho_ref)
+        if np.isnan(tau_ref):
+            assert np.isnan(tau)
+        else:
+            assert tau == pytest.approx(tau_ref)
+    assert T.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1)
+    assert T.kendall_tau_b([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6)
+    assert math.isnan(T.spearman([1.0], [2.0]))
+
+
+def test_rows_of_another_profile_are_rejected():
+    with pytest.raises(ValueError, match="profile.*'other'"):
+        T.build_tables(df([row("maps", "map2photo", "cyclegan", 0, "fid", 1.0, profile="other")]),
+                       PAPER, "fab")
+
+
+def _write_fixture(root: Path, profile="fab"):
+    for m, v in [("cyclegan", 0.5), ("pix2pix", 0.7)]:
+        for s in (0, 1):
+            write_rows(root / "metrics" / "cityscapes" / m / f"seed{s}" / "label2photo.csv",
+                       [row("cityscapes", "label2photo", m, s, "per_pixel_acc", v + 0.01 * s,
+                            profile=profile),
+                        row("cityscapes", "label2photo", m, s, "fid", 30.0 + s, profile=profile,
+                            evaluator="evaluator-features@1a2b3c4d")])
+    gt = root / "evaluator" / "cityscapes" / "ground_truth.csv"
+    write_rows(gt, [row("cityscapes", "label2photo", "ground_truth", 0, "per_pixel_acc", 0.75,
+                        profile=profile)])
+    return gt
+
+
+def test_cli_writes_all_tables_atomically_with_captions(tmp_path):
+    gt = _write_fixture(tmp_path)
+    out = tmp_path / "tables"
+    rc = T.main(["--metrics-dir", str(tmp_path / "metrics"), "--evaluator-csv", str(gt),
+                 "--profile", "fab", "--out-dir", str(out)])
+    assert rc == 0
+    for name in ["table1", "table2", "table3", "table4", "table5", "agreement"]:
+        for ext in ("csv", "md", "html"):
+            assert (out / f"{name}.{ext}").stat().st_size > 0
+    assert not list(out.glob(".*.tmp"))
+    t2 = pd.read_csv(out / "table2.csv")
+    assert list(t2.columns) == T.TABLE_COLUMNS
+    r = t2[(t2.method == "pix2pix") & (t2.metric == "per_pixel_acc")].iloc[0]
+    assert r.reproduced_mean == pytest.approx(0.705) and r.paper == 0.71
+    md = (out / "table2.md").read_text()
+    assert "Profile: fab" in md and "synthetic-cityscapes" in md
+    assert "small_fcn@1a2b3c4d" in md and "evaluator-features@1a2b3c4d" in md
+    assert "0.705 ± 0.007" in md and "| Ground truth | 0.750 | 0.800 |" in md
+    # maps rows are entirely absent: table 1 is still written, with a clear note
+    t1md = (out / "table1.md").read_text()
+    assert "NOTE: no metric rows were found" in t1md
+    t1 = pd.read_csv(out / "table1.csv")
+    assert t1.reproduced_mean.isna().all() and len(t1) == 2 * 6 * 4
+
+
+def test_cli_with_no_rows_at_all_writes_every_table(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    out = tmp_path / "tables"
+    assert T.main(["--metrics-dir", str(tmp_path / "metrics"), "--profile", "fab",
+                   "--out-dir", str(out)]) == 0
+    for name in T.TABLES:
+        assert "NOTE: no metric rows were found" in (out / f"{name}.md").read_text()
+    ag = pd.read_csv(out / "agreement.csv")
+    assert ag.spearman.isna().all()
+    assert "no reproduced values" in (out / "agreement.md").read_text()
+
+
+def test_cli_rejects_inconsistent_inputs(tmp_path, capsys):
+    _write_fixture(tmp_path)
+    bad = tmp_path / "metrics" / "cityscapes" / "cyclegan" / "seed0" / "photo2label.csv"
+    write_rows(bad, [row("cityscapes", "label2photo", "cyclegan", 0, "class_iou", 0.1)])
+    rc = T.main(["--metrics-dir", str(tmp_path / "metrics"), "--profile", "fab",
+                 "--out-dir", str(tmp_path / "t")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "photo2label.csv" in err and "direction" in err
+    bad.unlink()
+    rc = T.main(["--metrics-dir", str(tmp_path / "nope"), "--profile", "fab",
+                 "--out-dir", str(tmp_path / "t")])
+    assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_duplicate_rows_are_an_error(tmp_path):
+    _write_fixture(tmp_path)
+    dup = tmp_path / "extra.csv"
+    write_rows(dup, [row("cityscapes", "label2photo", "cyclegan", 0, "fid", 1.0)])
+    with pytest.raises(ValueError, match="duplicate metric rows.*extra.csv"):
+        T.collect_metric_rows(tmp_path / "metrics", [dup])
