@@ -5,7 +5,7 @@ seaborn plots, training curves and qualitative grids (the paper's Figures 5-7 st
   seeds, error bar = sample std over seeds) beside the paper's value, one panel per
   (direction, metric).  Read from the tidy tables written by ``eval.tables``.
 - ``losses_<task>.png``: the training loss terms of every method (``train_log.csv``), mean over
-  seeds with a +-1 std band, one panel per method.
+  seeds with a +-1 std band, one panel per method (log y axis when its terms span > 30x).
 - ``grid_<direction>.png``: the same N val inputs in every row, the input in the first column,
   one column per method (its lowest seed), the real target in the last column.
 
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 
@@ -48,6 +49,7 @@ METHOD_ORDER = list(dict.fromkeys(BASELINES + ABLATIONS))
 PLOTTED_HIDDEN = frozenset({"kid_std"})
 DPI = 100
 SOURCES = ("reproduced", "paper")
+LOG_SCALE_RATIO = 30.0  # a loss panel spanning more than this factor gets a log y axis
 
 
 def _theme() -> None:
@@ -86,7 +88,8 @@ def _bar_panel(ax, sub: pd.DataFrame, methods: list[str], metric: str, paper_onl
     width = 0.38
     x = np.arange(len(methods))
     ours = sub["reproduced_mean"].astype(float).to_numpy()
-    err = sub["reproduced_std"].astype(float).fillna(0.0).to_numpy()
+    std = sub["reproduced_std"].astype(float).to_numpy()
+    err = np.where(np.isfinite(std), std, 0.0)
     paper = sub["paper"].astype(float).to_numpy()
     paper_err = sub["paper_plus_minus"].astype(float).fillna(0.0).to_numpy()
     has_paper = bool(np.isfinite(paper).any())
@@ -94,7 +97,8 @@ def _bar_panel(ax, sub: pd.DataFrame, methods: list[str], metric: str, paper_onl
     off = width / 2 if has_paper and has_ours else 0.0
     if has_ours:
         handles["reproduced"] = ax.bar(
-            x - off, np.nan_to_num(ours), width, yerr=np.where(np.isfinite(ours), err, 0.0),
+            x - off, np.nan_to_num(ours), width,
+            yerr=np.where(np.isfinite(ours), err, 0.0) if np.isfinite(std).any() else None,
             color=colors["reproduced"], capsize=3, error_kw={"elinewidth": 1})
     if has_paper:
         handles["paper"] = ax.bar(
@@ -206,6 +210,13 @@ def loss_figure(logs: pd.DataFrame, task: str, smooth: int = 1):
                      f"{'s' if n_seeds != 1 else ''})", fontsize=9)
         ax.set_xlabel("iteration")
         ax.set_ylabel("loss")
+        vals = d["value"].to_numpy(float)
+        if len(vals) and vals.min() > 0 and vals.max() / vals.min() > LOG_SCALE_RATIO:
+            ax.set_yscale("log")  # e.g. pix2pix's 100 * L1 beside its GAN terms
+            plain = matplotlib.ticker.FormatStrFormatter("%g")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_ylabel("loss (log scale)")
         ax.legend(fontsize=6, title=None)
     for k in range(len(methods), nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")

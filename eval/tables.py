@@ -124,7 +124,8 @@ TABLES: dict[str, TableSpec] = {
         (), tuple((m, m) for m in SEG_METRICS),
         "FCN-scores: a segmentation network (the evaluator) labels the generated photos and its "
         "prediction is scored against the input label maps (higher is better). 'Ground truth' "
-        "is the evaluator's own score on the real val photos. FID/KID (lower is better) are "
+        "is the evaluator's own score on the real val photos (the paper's Ground-truth row is the "
+        "pix2pix FCN-8s on real photos). FID/KID (lower is better) are "
         "extra columns that the paper does not report."),
     "table3": TableSpec(
         "table3", 3, "Table 3: classification performance of photo -> labels on Cityscapes",
@@ -468,8 +469,11 @@ def substitutes(table: pd.DataFrame) -> list[str]:
             notes.append(f"data: {s}")
     seg = table[table["metric"].isin(SEG_METRICS)]
     for ev in sorted({x for v in seg["evaluator"] for x in str(v).split(";") if x}):
-        notes.append(f"segmentation evaluator: {ev} (trained by this project; the paper used the "
-                     f"pix2pix FCN-8s)")
+        if ev.startswith("nearest-palette"):  # photo -> labels: no network involved
+            notes.append(f"label scoring: {ev} (nearest train-id colour, as the paper describes)")
+        else:
+            notes.append(f"segmentation evaluator: {ev} (trained by this project; the paper "
+                         f"used the pix2pix FCN-8s)")
     dist = table[table["metric"].isin(DIST_METRICS)]
     for ev in sorted({x for v in dist["evaluator"] for x in str(v).split(";") if x}):
         if ev.startswith("inception"):
@@ -483,9 +487,9 @@ def caption(spec: TableSpec, table: pd.DataFrame) -> str:
     profile = table["profile"].iloc[0] if len(table) else "?"
     seeds = sorted({int(n) for n in table["n_seeds"] if n})
     parts = [f"{spec.title}. Profile: {profile}.", spec.caption,
-             "Cells: mean ± sample std over seeds (seed count: "
+             "Cells: mean ± sample std over seeds (seeds per row: "
              f"{', '.join(map(str, seeds)) if seeds else 'none'}); [paper] = the value "
-             "published in Zhu et al. 2017 (the Ground-truth row from pix2pix); 'n/a' = missing."]
+             "published in Zhu et al. 2017; 'n/a' = missing."]
     subs = substitutes(table)
     if subs:
         parts.append("Substitutes: " + "; ".join(subs) + ".")

@@ -116,3 +116,14 @@ def test_table_figure_marks_missing_values_not_zero_bars():
 def test_missing_tables_dir_is_an_error(tmp_path, capsys):
     assert P.main(["--tables-dir", str(tmp_path / "none"), "--out-dir", str(tmp_path / "f")]) == 2
     assert "table1.csv" in capsys.readouterr().err
+
+
+def test_loss_panel_uses_log_axis_only_for_wide_ranges():
+    rows = [dict(method="pix2pix", seed="0", step=i, term=t, value=v)
+            for i in range(1, 5) for t, v in [("G_L1", 50.0), ("G_GAN", 0.7)]]
+    rows += [dict(method="cyclegan", seed=s, step=i, term="G", value=1.0 + int(s))
+             for i in range(1, 5) for s in ("0", "1")]
+    fig = P.loss_figure(pd.DataFrame(rows), "cityscapes")
+    scales = {ax.get_title(): ax.get_yscale() for ax in fig.axes if ax.get_title()}
+    assert scales == {"CycleGAN (ours) (2 seeds)": "linear", "pix2pix (1 seed)": "log"}
+    P.plt.close(fig)

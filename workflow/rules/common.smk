@@ -1,5 +1,6 @@
 # Shared helpers: profile validation, paths, target lists and parameter views.
 import json
+from pathlib import Path
 
 from cyclebench.config import ConfigError, run_config
 from cyclebench.profile import data_view, eval_view, validate_profile

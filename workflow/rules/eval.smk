@@ -13,7 +13,7 @@ rule train_evaluator:
         f"{R}/benchmarks/evaluator/cityscapes.tsv"
     params:
         profile=lambda w: view_json(eval_view(config, "cityscapes")),
-        out=f"{R}/evaluator/cityscapes",
+        out=lambda w, output: str(Path(output.model).parent),
     threads: RES["train_threads"]
     resources:
         gpu=RES["gpu"],

@@ -21,14 +21,17 @@ rule make_tables:
         f"{R}/logs/tables.log",
     params:
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
+        metrics=lambda w: f"{R}/metrics",
+        profile=config["profile"],
+        out=lambda w, output: str(Path(output.table1).parent),
     threads: 1
     resources:
         mem_mb=2000,
     conda:
         ENV
     shell:
-        "python -m eval tables --metrics-dir {R}/metrics {params.gt} "
-        "--profile {config[profile]} --out-dir {R}/tables > {log} 2>&1"
+        "python -m eval tables --metrics-dir {params.metrics} {params.gt} "
+        "--profile {params.profile} --out-dir {params.out} > {log} 2>&1"
 
 
 rule make_figures:
@@ -45,14 +48,20 @@ rule make_figures:
         ),
     log:
         f"{R}/logs/figures.log",
+    params:
+        tables=lambda w, input: str(Path(input.tables[0]).parent),
+        runs=f"{R}/runs",
+        translations=f"{R}/translations",
+        data=f"{R}/data",
     threads: 1
     resources:
         mem_mb=2000,
     conda:
         ENV
     shell:
-        "python -m eval plots --tables-dir {R}/tables --runs-dir {R}/runs "
-        "--translations-dir {R}/translations --data-dir {R}/data --out-dir {output} > {log} 2>&1"
+        "python -m eval plots --tables-dir {params.tables} --runs-dir {params.runs} "
+        "--translations-dir {params.translations} --data-dir {params.data} --out-dir {output} "
+        "> {log} 2>&1"
 
 
 rule tables:
