@@ -94,8 +94,11 @@ class BiGAN(GANMethod):
         with self.autocast():
             enc_hist = self.pools["enc"].query(enc.detach())
             dec_hist = self.pools["dec"].query(dec.detach())
-            loss_D = 0.5 * (lsgan_loss(self.D(enc_hist), ENCODER_LABEL)
-                            + lsgan_loss(self.D(dec_hist), DECODER_LABEL))
+            # both pair types in one D pass (instance norm: per-sample, same values)
+            pred = self.D(torch.cat([enc_hist, dec_hist], 0))
+            n = enc_hist.shape[0]
+            loss_D = 0.5 * (lsgan_loss(pred[:n], ENCODER_LABEL)
+                            + lsgan_loss(pred[n:], DECODER_LABEL))
         loss_D.backward()
         opt_D.step()
         return {"G_adv": loss_G.detach().float(), "F_adv": loss_F.detach().float(),

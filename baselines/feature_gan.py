@@ -12,9 +12,21 @@ direction inside one method -- is SimGAN's.  ``lambda_feature`` defaults to 10, 
 ``lambda_self_reg``, so the two baselines differ only in the space the L1 is measured in.
 
 ``vgg_weights``: ``"imagenet"`` (torchvision's cached weights; the paper's setting),
-a file path, or ``"random-init"`` (the offline substitute).  The extractor's name is exposed
-as ``feature_extractor`` and, when it is not the paper's ImageNet network, in
-``substitutes = {"feature_extractor": ...}`` so that metric rows and tables can name it.
+a file path, or ``"random-init"`` (the offline substitute).  The extractor's name
+(:func:`baselines.vgg.extractor_name`) is exposed as ``feature_extractor``.  What stands in for
+the paper's network is :meth:`FeatureGAN.substitutes` (the registry's ``Method.substitutes``
+classmethod, which the scorer calls on a run's resolved ``method_params`` so that every metric
+row and table names it).  The rule:
+
+- ``imagenet`` -> ``{}``: the paper's setting;
+- ``random-init`` -> ``{"feature_extractor": "vgg16-random-init"}``;
+- a file path -> ``{"feature_extractor": "vgg16-file:<file name>"}``, always: nothing verifies
+  that a user-supplied file holds torchvision's ImageNet weights, so it is named rather than
+  claimed to be the paper's network (place the ImageNet file in torchvision's cache and use
+  ``imagenet`` to claim the paper's setting).
+
+An instance's ``substitutes`` attribute is the same dict (computed by the classmethod from the
+instance's params, the one source of truth).
 The frozen VGG is not part of :meth:`networks` / the checkpoints (it is rebuilt from
 ``vgg_weights``) and is loaded on the first training step, so translating with a trained
 model never needs the VGG weights; a missing ImageNet file fails that first step with an
@@ -23,6 +35,8 @@ error naming where to put it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F_nn
 
@@ -30,6 +44,8 @@ from baselines.simgan import SimGAN
 from baselines.vgg import VGG16Relu42, extractor_name
 from cyclebench.config import ConfigError
 from cyclebench.registry import register_method
+
+IMAGENET_EXTRACTOR = extractor_name("imagenet")  # the paper's network: no substitute
 
 
 @register_method("feature_gan",
@@ -48,14 +64,27 @@ class FeatureGAN(SimGAN):
         super().__init__(cfg, device)
         self._vgg: VGG16Relu42 | None = None
         self.feature_extractor = extractor_name(self.params["vgg_weights"])
-        self.substitutes = ({} if self.feature_extractor == "vgg16-imagenet"
-                            else {"feature_extractor": self.feature_extractor})
+        # the instance's view of the classmethod below (shadows it on the instance only)
+        self.substitutes = type(self).substitutes(self.params)
+
+    @classmethod
+    def _vgg_weights(cls, params: dict[str, Any]) -> str:
+        value = params.get("vgg_weights", cls.default_params["vgg_weights"])
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"method_params.{cls.name}.vgg_weights must be 'imagenet', "
+                              f"'random-init' or a file path, got {value!r}")
+        return value
+
+    @classmethod
+    def substitutes(cls, params: dict[str, Any]) -> dict[str, str]:
+        """``{}`` for the ImageNet VGG-16 (the paper's network), otherwise
+        ``{"feature_extractor": extractor_name(vgg_weights)}`` (module docstring: the rule)."""
+        name = extractor_name(cls._vgg_weights(params))
+        return {} if name == IMAGENET_EXTRACTOR else {"feature_extractor": name}
 
     def validate_params(self) -> None:
         super().validate_params()
-        if not isinstance(self.params["vgg_weights"], str) or not self.params["vgg_weights"]:
-            raise ConfigError(f"method_params.{self.name}.vgg_weights must be 'imagenet', "
-                              f"'random-init' or a file path, got {self.params['vgg_weights']!r}")
+        self._vgg_weights(self.params)
 
     @property
     def vgg(self) -> VGG16Relu42:

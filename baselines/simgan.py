@@ -36,6 +36,7 @@ from torch import nn
 from baselines.common import DIRECTION_NETS, DirectionalMethod, require_number, set_requires_grad
 from cyclebench.registry import register_method
 from cyclegan.losses import lsgan_loss
+from cyclegan.model import discriminator_loss
 from cyclegan.networks import PatchDiscriminator, ResnetGenerator
 
 
@@ -87,7 +88,8 @@ class SimGAN(DirectionalMethod):
         opt_D.zero_grad(set_to_none=True)
         with self.autocast():
             fake_hist = self.pools[d_name].query(fake.detach())
-            loss_D = 0.5 * (lsgan_loss(D(tgt), True) + lsgan_loss(D(fake_hist), False))
+            # real and fake in one D pass (instance-norm PatchGAN: per-sample, same values)
+            loss_D = discriminator_loss(D, tgt, fake_hist, batched=True)
         loss_D.backward()
         opt_D.step()
         return {f"{g_name}_adv": adv, f"{g_name}_{self.reg_name}": reg, d_name: loss_D}

@@ -50,6 +50,18 @@ class Method:
     paired: bool = False
     default_params: dict[str, Any] = {}
 
+    @classmethod
+    def substitutes(cls, params: dict[str, Any]) -> dict[str, str]:
+        """What this method, run with the resolved ``method_params`` ``params``, substitutes for
+        the paper's setting: ``{what: name of the stand-in}`` (e.g.
+        ``{"feature_extractor": "vgg16-random-init"}``); ``{}`` = the paper's setting.
+
+        A pure function of the parameters (no files are read), so the scorer can name the
+        substitutes of any finished run from its ``config.resolved.yaml``
+        (``get_method(name).cls.substitutes(cfg.method_params)``); every metric row carries
+        them (``substitutes`` column).  Keys and values must not contain ``;`` or ``=``."""
+        return {}
+
     def __init__(self, cfg, device: torch.device):  # pragma: no cover - interface
         self.cfg = cfg
         self.device = device

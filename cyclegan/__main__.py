@@ -1,6 +1,7 @@
 """Command line of the CycleGAN package (see docs/CONTRACTS.md)::
 
     python -m cyclegan train (--config RUN.yaml | --config-json JSON) --out RUN_DIR [--max-iters N]
+                             [--threads N]
     python -m cyclegan translate --run RUN_DIR --direction label2photo --split val --out DIR
                                  [--data-root PATH] [--device auto] [--threads N] [--batch-size B]
     python -m cyclegan bench [--device auto] [--iters N] [--warmup N] [--configs small,128,256]
@@ -28,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--max-iters", type=int, default=None,
                    help="stop after this many iterations in total (checkpointed; resumable)")
+    t.add_argument("--threads", type=int, default=None,
+                   help="torch threads (overrides the config's 'threads'; a runtime setting)")
 
     r = sub.add_parser("translate", help="translate a split with a trained run")
     r.add_argument("--run", required=True, help="run directory with model.pt")
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
             cfg = (TrainConfig.load(args.config) if args.config
                    else TrainConfig.from_json(args.config_json))
+            if args.threads is not None:
+                if args.threads < 1:
+                    raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+                cfg.threads = args.threads
             train(cfg, args.out, max_iters=args.max_iters)
         elif args.command == "translate":
             from cyclegan.translate import translate

@@ -3,7 +3,8 @@ seaborn plots, training curves and qualitative grids (the paper's Figures 5-7 st
 
 - ``<table>.png``: per table (``table1`` ... ``table5``), grouped bars of our value (mean over
   seeds, error bar = sample std over seeds) beside the paper's value, one panel per
-  (direction, metric).  Read from the tidy tables written by ``eval.tables``.
+  (direction, metric).  Read from the tidy tables written by ``eval.tables``; the title names
+  the profile, data sources, evaluators and any method's substitutes for the paper's setting.
 - ``losses_<task>.png``: the training loss terms of every method (``train_log.csv``), mean over
   seeds with a +-1 std band, one panel per method (log y axis when its terms span > 30x).
 - ``grid_<direction>.png``: the same N val inputs in every row, the input in the first column,
@@ -41,6 +42,7 @@ import seaborn as sns  # noqa: E402
 
 from cyclebench.tasks import TASKS, get_task  # noqa: E402
 from cyclebench.utils import atomic_write_bytes, load_rgb  # noqa: E402
+from eval.rows import NONE as NO_SUBSTITUTES  # noqa: E402
 from eval.tables import (ABLATIONS, BASELINES, LOWER_IS_BETTER, METHOD_NAMES,  # noqa: E402
                          METRIC_NAMES, TABLES)
 
@@ -74,6 +76,17 @@ def _method_order(methods) -> list[str]:
 def _names(values) -> list[str]:
     """Distinct ';'-separated names in a column (NaN = none)."""
     return sorted({x for v in values if isinstance(v, str) for x in v.split(";") if x})
+
+
+def _method_substitutes(table: pd.DataFrame) -> list[str]:
+    """``"<method name>: key=value"`` for every method run with a substitute for the paper's
+    setting (the tables' ``substitutes`` column; ``none`` / missing = nothing substituted)."""
+    out = []
+    for method, values in table.groupby("method", sort=False)["substitutes"]:
+        for item in _names(values):
+            if item != NO_SUBSTITUTES:
+                out.append(f"{METHOD_NAMES.get(method, method)}: {item}")
+    return out
 
 
 def _label(method: str, width: int = 12) -> str:
@@ -150,6 +163,9 @@ def table_figure(table: pd.DataFrame, name: str):
     head = spec.title if spec else name
     sub = f"profile {profile}; data: {', '.join(sources) or 'none'}; evaluators: " \
           f"{', '.join(evaluators) or 'none'}"
+    method_subs = _method_substitutes(table)
+    if method_subs:
+        sub += "\nsubstitutes: " + "; ".join(method_subs)
     if not (table["n_seeds"].fillna(0) > 0).any():
         sub += "\nno reproduced values: this profile has no metric rows for the table"
     fig.suptitle(f"{head}\n{sub}", fontsize=9)

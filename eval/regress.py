@@ -11,9 +11,10 @@ Rows are keyed by ``task, direction, method, seed, metric``.  A row passes when
 
 with the metric's ``abs`` / ``rel`` from the tolerance YAML (a bare number means ``abs`` only;
 NaN equals NaN).  A row also fails when it is missing from the current run, new (not in the
-reference), or when its ``n_images``, ``data_source`` or evaluator *kind* changed (the part of
-``evaluator`` before ``@``: the hash after it identifies trained weights, which may differ in
-the last bits across machines).
+reference), or when its ``n_images``, ``data_source``, ``substitutes`` (what the method's run
+used in place of the paper's setting) or evaluator *kind* changed (the part of ``evaluator``
+before ``@``: the hash after it identifies trained weights, which may differ in the last bits
+across machines).
 
 Tolerance YAML::
 
@@ -50,7 +51,8 @@ from cyclebench.utils import atomic_write_text
 from eval.tables import collect_metric_rows
 
 KEY = ["task", "direction", "method", "seed", "metric"]
-REFERENCE_COLUMNS = ["profile"] + KEY + ["value", "n_images", "evaluator", "data_source", "commit"]
+REFERENCE_COLUMNS = ["profile"] + KEY + ["value", "n_images", "evaluator", "data_source",
+                                          "substitutes", "commit"]
 REPORT_COLUMNS = ["status"] + KEY + ["reference", "current", "diff", "tolerance", "detail"]
 
 
@@ -142,7 +144,7 @@ def load_reference(path: str | Path) -> pd.DataFrame:
             f"reference {path} does not exist; generate it with `python -m eval regress "
             f"--metrics-dir ... --reference {path} --tolerances ... --update` (make reference)")
     ref = pd.read_csv(path, dtype={"seed": str, "evaluator": str, "data_source": str,
-                                   "commit": str, "profile": str})
+                                   "substitutes": str, "commit": str, "profile": str})
     if list(ref.columns) != REFERENCE_COLUMNS:
         raise ValueError(f"{path}: columns {list(ref.columns)} != expected {REFERENCE_COLUMNS}")
     dup = ref[ref.duplicated(KEY, keep=False)]
@@ -184,6 +186,8 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame,
             details.append(f"n_images {r.n_images_ref} -> {r.n_images_cur}")
         if str(r.data_source_ref) != str(r.data_source_cur):
             details.append(f"data_source {r.data_source_ref} -> {r.data_source_cur}")
+        if str(r.substitutes_ref) != str(r.substitutes_cur):
+            details.append(f"substitutes {r.substitutes_ref} -> {r.substitutes_cur}")
         if _kind(r.evaluator_ref) != _kind(r.evaluator_cur):
             details.append(f"evaluator {r.evaluator_ref} -> {r.evaluator_cur}")
         if moved or details:

@@ -2,7 +2,16 @@
 
 One CSV row per value, with its provenance::
 
-    profile,task,direction,method,seed,split,metric,value,n_images,evaluator,data_source,commit
+    profile,task,direction,method,seed,split,metric,value,n_images,evaluator,data_source,
+    substitutes,commit
+
+``substitutes`` names what the *method's run* used in place of the paper's setting (issue #5:
+an offline substitute is named in every output row): a ``;``-separated ``key=value`` list
+sorted by key, e.g. ``feature_extractor=vgg16-random-init``, or ``none`` (:data:`NONE`) when
+the run used the paper's setting.  It comes from ``Method.substitutes(method_params)``
+(``cyclebench.registry``); :func:`format_substitutes` / :func:`parse_substitutes` convert.
+Substitutes of the measuring side are named by ``evaluator`` and of the data by
+``data_source``.
 
 Tables (``eval/tables.py``) are pivots of these rows; nothing is parsed from prose logs.  The
 file is written atomically (temp file + rename), so a killed job never leaves a torn CSV that
@@ -20,7 +29,42 @@ from typing import Any, Iterable, Mapping
 from cyclebench.utils import atomic_write_text
 
 COLUMNS = ("profile", "task", "direction", "method", "seed", "split", "metric", "value",
-           "n_images", "evaluator", "data_source", "commit")
+           "n_images", "evaluator", "data_source", "substitutes", "commit")
+
+NONE = "none"  # the ``substitutes`` value of a row that substitutes nothing
+_FORBIDDEN = (";", "=", "\n", "\r")
+
+
+def format_substitutes(subs: Mapping[str, str]) -> str:
+    """``{"b": "y", "a": "x"}`` -> ``"a=x;b=y"``; ``{}`` -> ``"none"``."""
+    items = []
+    for key, value in sorted(subs.items()):
+        for what, text in (("key", key), ("value", value)):
+            if not isinstance(text, str) or not text or text != text.strip() \
+                    or any(c in text for c in _FORBIDDEN) or text == NONE:
+                raise ValueError(f"substitutes: invalid {what} {text!r} in {dict(subs)!r} (a "
+                                 f"non-empty string other than {NONE!r}, without spaces at the "
+                                 f"ends and without any of {list(_FORBIDDEN)})")
+        items.append(f"{key}={value}")
+    return ";".join(items) if items else NONE
+
+
+def parse_substitutes(text: str) -> dict[str, str]:
+    """Inverse of :func:`format_substitutes` (``"none"`` -> ``{}``); malformed text fails."""
+    text = str(text)
+    if text == NONE:
+        return {}
+    out: dict[str, str] = {}
+    for item in text.split(";"):
+        key, sep, value = item.partition("=")
+        if not sep or key in out:
+            raise ValueError(f"substitutes {text!r}: expected {NONE!r} or a ';'-separated list "
+                             f"of distinct key=value items")
+        out[key] = value
+    if format_substitutes(out) != text:
+        raise ValueError(f"substitutes {text!r}: not in canonical form "
+                         f"(expected {format_substitutes(out)!r})")
+    return out
 
 
 def make_rows(context: Mapping[str, Any], metrics: Mapping[str, float], *, n_images: int,
@@ -50,6 +94,10 @@ def _check(row: Mapping[str, Any], i: int) -> dict[str, Any]:
     for col in COLUMNS:
         if col != "value" and (row[col] is None or str(row[col]) == ""):
             raise ValueError(f"metric row {i} ({row.get('metric')}): column {col!r} is empty")
+    try:
+        parse_substitutes(row["substitutes"])
+    except ValueError as exc:
+        raise ValueError(f"metric row {i} ({row['metric']}): column 'substitutes': {exc}") from None
     return out
 
 

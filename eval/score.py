@@ -13,6 +13,14 @@ every direction    ``fid``, ``kid_mean``, ``kid_std`` against   ``inception-v3-c
 
 Segmentation metrics: ``per_pixel_acc``, ``per_class_acc``, ``class_iou`` (official definition),
 ``per_class_acc_present``, ``class_iou_present`` and ``iou/<class name>`` (:mod:`eval.seg_metrics`).
+
+The ``substitutes`` column (issue #5: a substitute for the paper's setting is named in every
+output row) is read from the run's resolved config,
+``<results_dir>/<profile>/runs/<task>/<method>/seed<k>/config.resolved.yaml`` (written first by
+``python -m cyclegan train``): ``get_method(method).cls.substitutes(method_params)``, e.g.
+``feature_extractor=vgg16-random-init`` for Feature loss + GAN with ``vgg_weights:
+random-init``, ``none`` for a run in the paper's setting.  A missing file is an error naming it:
+nothing is guessed.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cyclebench.config import ConfigError, TrainConfig
+from cyclebench.registry import get_method
 from cyclebench.tasks import get_task
 from cyclebench.utils import git_commit, resolve_device, set_threads
 from eval.profile import EvalConfig, data_root, data_source, read_meta, task_section
-from eval.rows import make_rows, write_rows
+from eval.rows import format_substitutes, make_rows, write_rows
 
 FID_METRICS = ("fid", "kid_mean", "kid_std")
 
@@ -31,6 +41,37 @@ FID_METRICS = ("fid", "kid_mean", "kid_std")
 def fid_cache_dir(profile: dict[str, Any]) -> Path:
     """Where real-image FID/KID features are cached: ``<results_dir>/<profile>/cache/fid``."""
     return Path(profile["results_dir"]) / profile["profile"] / "cache" / "fid"
+
+
+def resolved_config_path(profile: dict[str, Any], task: str, method: str, seed: int) -> Path:
+    """``<results_dir>/<profile>/runs/<task>/<method>/seed<k>/config.resolved.yaml``."""
+    return (Path(profile["results_dir"]) / profile["profile"] / "runs" / task / method
+            / f"seed{int(seed)}" / "config.resolved.yaml")
+
+
+def run_substitutes(profile: dict[str, Any], task: str, method: str, seed: int) -> str:
+    """The ``substitutes`` column of the run's rows, from its resolved ``method_params``."""
+    path = resolved_config_path(profile, task, method, seed)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"resolved run config {path} not found: the metric rows' 'substitutes' column is "
+            f"read from its method_params, so the run (task {task}, method {method}, seed "
+            f"{int(seed)}) must be trained first (python -m cyclegan train ... --out {path.parent})")
+    cfg = TrainConfig.load(path)
+    for key, want in (("profile", profile["profile"]), ("task", task), ("method", method),
+                      ("seed", int(seed))):
+        if getattr(cfg, key) != want:
+            raise ConfigError(f"{path}: key {key!r} is {getattr(cfg, key)!r}, but the rows being "
+                              f"scored are for {key} {want!r}")
+    spec = get_method(method)
+    try:
+        params = spec.resolved_params(cfg.method_params)
+    except KeyError as exc:
+        raise ConfigError(f"{path}: method_params: {exc.args[0]}") from None
+    try:
+        return format_substitutes(spec.cls.substitutes(params))
+    except ValueError as exc:
+        raise ValueError(f"{path}: method {method!r}: {exc}") from None
 
 
 def score_run(profile: dict[str, Any], task: str, method: str, seed: int, direction: str,
@@ -47,11 +88,13 @@ def score_run(profile: dict[str, Any], task: str, method: str, seed: int, direct
     ecfg = EvalConfig.from_profile(profile)
     root = data_root(profile, task)
     meta = read_meta(root)
+    substitutes = run_substitutes(profile, task, method, seed)  # fail before any scoring
     translations = Path(translations)
     device = resolve_device(profile.get("device", "auto"))
     context = {"profile": profile["profile"], "task": task, "direction": direction,
                "method": method, "seed": int(seed), "split": "val",
-               "data_source": data_source(meta), "commit": git_commit()}
+               "data_source": data_source(meta), "substitutes": substitutes,
+               "commit": git_commit()}
     rows: list[dict[str, Any]] = []
 
     if task == "cityscapes" and direction == "label2photo":

@@ -411,7 +411,7 @@ def train_evaluator(profile: dict[str, Any], task: str, out_dir: str | Path,
                     threads: int = 1) -> Evaluator:
     """Train, save ``evaluator.pt`` + ``config.resolved.yaml`` + ``ground_truth.csv`` in ``out_dir``."""
     from eval.profile import EvalConfig, data_root, data_source, read_meta, task_section
-    from eval.rows import make_rows, write_rows
+    from eval.rows import NONE as NO_SUBSTITUTES, make_rows, write_rows
 
     if not get_task(task).has_labels:
         raise ValueError(f"task {task!r} has no segmentation labels: the evaluator is trained on "
@@ -446,7 +446,8 @@ def train_evaluator(profile: dict[str, Any], task: str, out_dir: str | Path,
                            full_res_mode=ecfg.full_res_mode, batch_size=ecfg.batch_size)
     context = {"profile": profile["profile"], "task": task, "direction": get_task(task).x2y,
                "method": "ground_truth", "seed": cfg.seed, "split": "val",
-               "data_source": data_source(meta), "commit": resolved["provenance"]["commit"]}
+               "data_source": data_source(meta), "substitutes": NO_SUBSTITUTES,
+               "commit": resolved["provenance"]["commit"]}
     write_rows(out_dir / "ground_truth.csv",
                make_rows(context, scores.as_dict(), n_images=n, evaluator=evaluator.label))
     return evaluator

@@ -17,7 +17,9 @@ Every table row carries the reproduced value (mean and sample std over seeds, th
 the paper's value where one exists, and the difference (ours - paper).  A method without metric
 rows stays in its table with NaN values and a note: nothing is invented.  Every row names the
 profile, the data source and the evaluator that measured it (the project's substitutes for the
-paper's FCN-8s, Inception-v3 and datasets), and so do the markdown/HTML renderings' captions.
+paper's FCN-8s, Inception-v3 and datasets) and what the method's runs substituted for the
+paper's setting (``substitutes``, e.g. ``feature_extractor=vgg16-random-init``; ``none``), and
+so do the markdown/HTML renderings' captions.
 
 CLI (``python -m eval tables``)::
 
@@ -43,11 +45,13 @@ import numpy as np
 import pandas as pd
 
 from cyclebench.utils import atomic_write_text
+from eval.rows import COLUMNS as ROWS_COLUMNS
+from eval.rows import NONE as NO_SUBSTITUTES
+from eval.rows import parse_substitutes
 
 PAPER_CSV = Path(__file__).resolve().parent / "data" / "paper_tables.csv"
 
-ROW_COLUMNS = ["profile", "task", "direction", "method", "seed", "split", "metric", "value",
-               "n_images", "evaluator", "data_source", "commit"]
+ROW_COLUMNS = list(ROWS_COLUMNS)  # the tidy metric-row columns (eval.rows.COLUMNS)
 
 METHOD_NAMES = {
     "cogan": "CoGAN",
@@ -78,10 +82,6 @@ METRIC_NAMES = {
 # Lower is better for the distribution distances; higher for everything else.
 LOWER_IS_BETTER = frozenset({"fid", "kid_mean", "kid_std"})
 
-# The paper's "Ground truth" row of Table 2 (real val photos scored by the pix2pix FCN-8s),
-# CycleGAN paper Table 2 / SPEC.md "Metrics".  It is a published number, not a result of ours;
-# eval/data/paper_tables.csv lists the methods only, so it is added here unless the CSV has it.
-PAPER_GROUND_TRUTH = {"per_pixel_acc": 0.80, "per_class_acc": 0.26, "class_iou": 0.21}
 
 SEG_METRICS = ("per_pixel_acc", "per_class_acc", "class_iou")
 DIST_METRICS = ("fid", "kid_mean", "kid_std")
@@ -151,11 +151,16 @@ TABLES: dict[str, TableSpec] = {
 TABLE_COLUMNS = ["profile", "table", "task", "direction", "method", "method_name", "metric",
                  "higher_is_better", "reproduced_mean", "reproduced_std", "n_seeds", "seeds",
                  "paper", "paper_plus_minus", "diff", "n_images", "evaluator", "data_source",
-                 "note"]
+                 "substitutes", "note"]
 
 AGREEMENT_COLUMNS = ["profile", "table", "task", "direction", "metric", "paper_metric",
                      "n_methods", "methods", "spearman", "kendall", "mean_abs_diff",
-                     "evaluator", "data_source", "note"]
+                     "evaluator", "data_source", "substitutes", "note"]
+
+# What a ``substitutes`` key replaces, for the captions (unknown keys: "the paper's setting").
+SUBSTITUTE_WHAT = {
+    "feature_extractor": "the paper's ImageNet-trained VGG-16 relu4_2 feature network",
+}
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -183,12 +188,17 @@ def read_metric_csv(path: str | Path, expected: dict[str, str] | None = None) ->
     path = Path(path)
     try:
         df = pd.read_csv(path, dtype={"seed": str, "evaluator": str, "data_source": str,
-                                      "commit": str, "profile": str})
+                                      "substitutes": str, "commit": str, "profile": str})
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: empty metric CSV (expected a header {ROW_COLUMNS})") from None
     if list(df.columns) != ROW_COLUMNS:
         raise ValueError(f"{path}: columns {list(df.columns)} != expected {ROW_COLUMNS}")
     df["value"] = pd.to_numeric(df["value"], errors="raise")
+    for i, subs in enumerate(df["substitutes"]):
+        try:
+            parse_substitutes("" if pd.isna(subs) else subs)
+        except ValueError as exc:
+            raise ValueError(f"{path}: row {i + 1}: column 'substitutes': {exc}") from None
     if expected:
         for key, want in expected.items():
             bad = df[df[key].astype(str) != want]
@@ -286,12 +296,19 @@ def _join(values: Iterable) -> str:
     return ";".join(vals)
 
 
+def join_substitutes(values: Iterable[str]) -> str:
+    """Union of the ``key=value`` items of several ``substitutes`` values (sorted,
+    ``;``-separated), ``none`` when none of them substitutes anything."""
+    items = {f"{k}={v}" for text in values for k, v in parse_substitutes(text).items()}
+    return ";".join(sorted(items)) if items else NO_SUBSTITUTES
+
+
 def summarise_seeds(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean, sample std (ddof=1; NaN for one seed) and seed count per (task, direction, method,
-    metric), with the n_images, evaluators and data sources involved."""
+    metric), with the n_images, evaluators, data sources and substitutes involved."""
     cols = ["task", "direction", "method", "metric"]
     out_cols = cols + ["reproduced_mean", "reproduced_std", "n_seeds", "seeds", "n_images",
-                       "evaluator", "data_source"]
+                       "evaluator", "data_source", "substitutes"]
     if rows.empty:
         return pd.DataFrame(columns=out_cols)
     recs = []
@@ -303,7 +320,8 @@ def summarise_seeds(rows: pd.DataFrame) -> pd.DataFrame:
                          reproduced_std=float(vals.std(ddof=1)) if len(vals) > 1 else math.nan,
                          n_seeds=int(len(vals)), seeds=";".join(seeds),
                          n_images=_join(g["n_images"]), evaluator=_join(g["evaluator"]),
-                         data_source=_join(g["data_source"])))
+                         data_source=_join(g["data_source"]),
+                         substitutes=join_substitutes(g["substitutes"])))
     return pd.DataFrame(recs, columns=out_cols)
 
 
@@ -313,8 +331,6 @@ def _paper_lookup(paper_df: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
     for r in paper_df.itertuples(index=False):
         pm = float(r.plus_minus) if pd.notna(r.plus_minus) else math.nan
         look[(int(r.table), r.direction, r.method, r.metric)] = (float(r.value), pm)
-    for metric, value in PAPER_GROUND_TRUTH.items():
-        look.setdefault((2, "label2photo", "ground_truth", metric), (value, math.nan))
     return look
 
 
@@ -331,7 +347,8 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, paper: dict, profile: st
                            method=method, method_name=METHOD_NAMES.get(method, method),
                            metric=metric, higher_is_better=metric not in LOWER_IS_BETTER,
                            reproduced_mean=math.nan, reproduced_std=math.nan, n_seeds=0,
-                           seeds="", n_images="", evaluator="", data_source="", note="")
+                           seeds="", n_images="", evaluator="", data_source="",
+                           substitutes="", note="")
                 if got is not None:
                     rec.update({k: v for k, v in zip(names[4:], got[4:])})
                 elif metric in spec.paper_only:
@@ -347,6 +364,19 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, paper: dict, profile: st
 
 def _split_join(values: Iterable[str], sep: str = ";") -> str:
     return _join(x for v in values for x in str(v).split(sep) if x)
+
+
+def _method_substitutes(table: pd.DataFrame) -> str:
+    """An agreement row's ``substitutes``: the items of the methods it ranks, qualified by the
+    method (``feature_gan:feature_extractor=vgg16-random-init``; ``;``-separated), or ``none``."""
+    items = {f"{m}:{item}" for m, subs in zip(table["method"], table["substitutes"])
+             if subs not in ("", NO_SUBSTITUTES) for item in str(subs).split(";")}
+    return ";".join(sorted(items)) if items else NO_SUBSTITUTES
+
+
+def _merge_method_substitutes(values: Iterable[str]) -> str:
+    items = {x for v in values if v != NO_SUBSTITUTES for x in str(v).split(";")}
+    return ";".join(sorted(items)) if items else NO_SUBSTITUTES
 
 
 def agreement(spec: TableSpec, table: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -388,7 +418,7 @@ def agreement(spec: TableSpec, table: pd.DataFrame, profile: str) -> pd.DataFram
                 metric=ours, paper_metric=theirs, n_methods=len(both), methods=",".join(both),
                 spearman=rho, kendall=tau, mean_abs_diff=mad,
                 evaluator=_split_join(sub["evaluator"]), data_source=_split_join(sub["data_source"]),
-                note="; ".join(notes)))
+                substitutes=_method_substitutes(sub), note="; ".join(notes)))
         rhos = [r["spearman"] for r in pair_recs if not math.isnan(r["spearman"])]
         taus = [r["kendall"] for r in pair_recs if not math.isnan(r["kendall"])]
         recs += pair_recs
@@ -402,6 +432,7 @@ def agreement(spec: TableSpec, table: pd.DataFrame, profile: str) -> pd.DataFram
             mean_abs_diff=float(np.mean(abs_diffs)) if abs_diffs else math.nan,
             evaluator=_split_join(r["evaluator"] for r in pair_recs),
             data_source=_split_join(r["data_source"] for r in pair_recs),
+            substitutes=_merge_method_substitutes(r["substitutes"] for r in pair_recs),
             note="spearman/kendall: mean over this direction's metrics; mean_abs_diff: pooled "
                  "over every (method, metric) with both values"))
     return pd.DataFrame(recs, columns=AGREEMENT_COLUMNS)
@@ -416,7 +447,8 @@ def build_tables(metric_rows_df: pd.DataFrame, paper_df: pd.DataFrame,
     rows = metric_rows_df.copy()
     if len(rows):
         missing = [c for c in ["profile", "task", "direction", "method", "seed", "metric",
-                               "value", "n_images", "evaluator", "data_source"] if c not in rows]
+                               "value", "n_images", "evaluator", "data_source", "substitutes"]
+                   if c not in rows]
         if missing:
             raise ValueError(f"metric rows lack columns {missing}")
         other = sorted(set(rows["profile"].astype(str)) - {profile_name})
@@ -480,6 +512,14 @@ def substitutes(table: pd.DataFrame) -> list[str]:
             notes.append(f"FID/KID features: {ev}")
         else:
             notes.append(f"FID/KID features: {ev} (in place of ImageNet Inception-v3)")
+    reproduced = table[table["n_seeds"] > 0]
+    for method in dict.fromkeys(reproduced["method"]):
+        values = reproduced.loc[reproduced["method"] == method, "substitutes"]
+        # table rows hold joined values (several seeds may name different items): no parsing
+        for item in sorted({x for v in values for x in str(v).split(";")
+                            if x and x != NO_SUBSTITUTES}):
+            what = SUBSTITUTE_WHAT.get(item.split("=", 1)[0], "the paper's setting")
+            notes.append(f"{METHOD_NAMES.get(method, method)}: {item} (in place of {what})")
     return notes
 
 
@@ -598,6 +638,11 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[P
                 cap += " Data sources and evaluators involved: " + ", ".join(subs) + "."
             else:
                 cap += " NOTE: no reproduced values were available, every correlation is n/a."
+            method_subs = sorted({x for v in df["substitutes"] for x in str(v).split(";")
+                                  if x and x != NO_SUBSTITUTES})
+            if method_subs:
+                cap += (" Methods run with a substitute for the paper's setting: "
+                        + ", ".join(method_subs) + ".")
             w = agreement_wide(df)
         md = f"### {title}\n\n{to_markdown(w)}\n{cap}\n"
         atomic_write_text(out_dir / f"{name}.md", md)

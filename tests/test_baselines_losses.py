@@ -41,6 +41,21 @@ def bce_to(pred, value):
     return F_nn.binary_cross_entropy_with_logits(pred, torch.full_like(pred, float(value)))
 
 
+def test_simgan_d_step_is_one_pass_over_real_and_history():
+    m = make("simgan")
+    b = batch()
+    seen = {"D_Y": [], "D_X": []}
+    for d in seen:
+        m.nets[d].register_forward_hook(
+            lambda mod, inp, out, d=d: seen[d].append(inp[0].detach().clone()))
+    m.train_step(b)
+    # per direction: the G step's D(G(x)), then one D pass over [real target; pooled fake]
+    for d, tgt in (("D_Y", b["y"]), ("D_X", b["x"])):
+        assert [t.shape[0] for t in seen[d]] == [2, 4]
+        assert torch.equal(seen[d][1][:2], tgt)
+        assert torch.equal(seen[d][1][2:], seen[d][0])  # pool not full: the G step's fakes
+
+
 @pytest.mark.parametrize("lam", [10.0, 3.0])
 def test_simgan_losses_by_hand(lam):
     m = make("simgan", method_params={"lambda_self_reg": lam})
@@ -146,9 +161,12 @@ def test_bigan_losses_by_hand_and_joint_pairs():
     assert set(got) == set(expected)
     for k in expected:
         torch.testing.assert_close(got[k], expected[k], rtol=1e-5, atol=1e-6, msg=k)
-    # D only ever sees 6-channel joint pairs: [X image, Y image]
-    assert len(seen) == 4 and all(t.shape == (2, 6, 32, 32) for t in seen)
+    # D only ever sees 6-channel joint pairs: [X image, Y image]; G step: (x, G(x)) then
+    # (F(y), y); D step: both pair histories in ONE pass (the pools are not full yet, so they
+    # return the G step's pairs)
+    assert [t.shape for t in seen] == [(2, 6, 32, 32), (2, 6, 32, 32), (4, 6, 32, 32)]
     assert torch.equal(seen[0][:, :3], b["x"]) and torch.equal(seen[1][:, 3:], b["y"])
+    assert torch.equal(seen[2], torch.cat([seen[0], seen[1]], 0))
     # no cycle term: G's gradient comes only through D
     assert "cycle" not in " ".join(got)
 

@@ -226,3 +226,26 @@ def test_cogan_translate_works_under_no_grad_and_keeps_rng():
         out = m.translate(batch(0, n=2)["y"], "y2x")
     assert out.shape == (2, 3, 32, 32)
     assert torch.equal(torch.get_rng_state(), rng)
+
+
+def test_substitutes_name_what_replaces_the_papers_setting(tmp_path):
+    fg = get_method("feature_gan").cls
+    assert fg.substitutes({"vgg_weights": "random-init", "lambda_feature": 10.0}) == \
+        {"feature_extractor": "vgg16-random-init"}
+    assert fg.substitutes({"vgg_weights": "imagenet", "lambda_feature": 10.0}) == {}
+    assert fg.substitutes({}) == {}  # absent key = the default, the paper's ImageNet VGG-16
+    # a user file is never claimed to be the paper's network: it is named by its file name
+    assert fg.substitutes({"vgg_weights": str(tmp_path / "w" / "my_vgg.pth")}) == \
+        {"feature_extractor": "vgg16-file:my_vgg.pth"}
+    with pytest.raises(ConfigError, match="feature_gan.vgg_weights"):
+        fg.substitutes({"vgg_weights": 3})
+    # the instance attribute is the classmethod's answer for the instance's params
+    m = make("feature_gan")
+    assert m.substitutes == fg.substitutes(m.params) == {"feature_extractor": "vgg16-random-init"}
+    assert m.feature_extractor == "vgg16-random-init"
+    # every registered method (variants included) at its paper defaults substitutes nothing;
+    # the base class default is {}
+    assert Method.substitutes({"anything": 1}) == {}
+    for name in registered_methods():
+        spec = get_method(name)
+        assert spec.cls.substitutes(spec.resolved_params()) == {}, name

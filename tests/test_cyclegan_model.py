@@ -230,3 +230,69 @@ def test_state_dict_roundtrip_and_translate():
     assert a.G.training  # translate restores training mode
     with pytest.raises(ValueError, match="direction"):
         a.translate(x, "label2photo")
+
+
+# --- speed properties of one iteration (official structure, no wasted passes) -------------------
+EXPECTED_CALLS = {  # forward passes per train_step: G/F as in the official forward(), and each
+    # D once in the G step plus once (real and pooled fake together) in the D step
+    "cyclegan": {"G": 2, "F": 2, "D_X": 2, "D_Y": 2},      # G(x), G(F(y)); F(y), F(G(x))
+    "gan_only": {"G": 1, "F": 1, "D_X": 2, "D_Y": 2},      # no reconstructions
+    "gan_forward": {"G": 1, "F": 2, "D_X": 2, "D_Y": 2},   # F(G(x)) only
+    "gan_backward": {"G": 2, "F": 1, "D_X": 2, "D_Y": 2},  # G(F(y)) only
+    "cycle_only": {"G": 2, "F": 2, "D_X": 0, "D_Y": 0},
+}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_CALLS))
+def test_one_iteration_runs_each_net_the_minimum_number_of_times(name):
+    m = make(name, pool_size=0)
+    x, y = batch()
+    inputs = {k: [] for k in EXPECTED_CALLS[name]}
+    for k in inputs:
+        m.nets[k].register_forward_hook(
+            lambda mod, inp, out, k=k: inputs[k].append(inp[0].detach().clone()))
+    outputs = {}
+    m.G.register_forward_hook(lambda mod, inp, out: outputs.setdefault("G(x)", out.detach()))
+    m.F.register_forward_hook(lambda mod, inp, out: outputs.setdefault("F(y)", out.detach()))
+    m.train_step({"x": x, "y": y})
+    assert {k: len(v) for k, v in inputs.items()} == EXPECTED_CALLS[name]
+    if m.train_d:
+        # the D step reuses the G step's fakes (official: fake_B from forward(), detached):
+        # D_Y's second pass is [y; G(x)] with G(x) from before the G update
+        assert torch.equal(inputs["D_Y"][1], torch.cat([y, outputs["G(x)"]], 0))
+        assert torch.equal(inputs["D_X"][1], torch.cat([x, outputs["F(y)"]], 0))
+
+
+def test_batched_discriminator_loss_equals_separate_passes():
+    m = make()
+    x, y = batch()
+    fake = m.G(x).detach()
+    params = list(m.D_Y.parameters())
+    sep = discriminator_loss(m.D_Y, y, fake)
+    bat = discriminator_loss(m.D_Y, y, fake, batched=True)
+    torch.testing.assert_close(bat, sep, rtol=1e-5, atol=1e-7)
+    assert same_grads(grads(bat, params), grads(sep, params))
+    # with batch norm a joint pass would differ: the default stays two passes
+    bn = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.BatchNorm2d(2))
+    real2, fake2 = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8) + 3
+    by_hand = 0.5 * (lsgan_loss(bn(real2), True) + lsgan_loss(bn(fake2), False))
+    torch.testing.assert_close(discriminator_loss(bn, real2, fake2), by_hand)
+    assert not torch.isclose(discriminator_loss(bn, real2, fake2, batched=True), by_hand)
+
+
+def test_optimisers_are_fused_adam_with_the_official_update():
+    m = make()
+    assert all(opt.defaults["fused"] for opt in m.optimizers.values())
+    params = list(m.D_Y.parameters())
+    ref_params = [p.detach().clone().requires_grad_(True) for p in params]
+    ref = torch.optim.Adam(ref_params, lr=2e-4, betas=(0.5, 0.999))  # torch's default Adam
+    opt = torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999), fused=True)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        for p, q in zip(params, ref_params):
+            p.grad = torch.randn(p.shape, generator=g)
+            q.grad = p.grad.clone()
+        opt.step()
+        ref.step()
+    for p, q in zip(params, ref_params):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-9)

@@ -4,10 +4,12 @@ import math
 
 import pytest
 
-from eval.rows import COLUMNS, make_rows, read_rows, write_rows
+from eval.rows import (COLUMNS, NONE, format_substitutes, make_rows, parse_substitutes,
+                       read_rows, write_rows)
 
 CTX = {"profile": "p", "task": "cityscapes", "direction": "label2photo", "method": "cyclegan",
-       "seed": 1, "split": "val", "data_source": "synthetic-cityscapes", "commit": "abc"}
+       "seed": 1, "split": "val", "data_source": "synthetic-cityscapes", "substitutes": "none",
+       "commit": "abc"}
 
 
 def test_round_trip_keeps_full_precision(tmp_path):
@@ -36,4 +38,38 @@ def test_nan_is_allowed_but_missing_columns_and_bad_values_fail(tmp_path):
         write_rows(tmp_path / "a.csv", make_rows(CTX, {"x": float("inf")}, n_images=1, evaluator="e"))
     with pytest.raises(ValueError, match="'evaluator' is empty"):
         write_rows(tmp_path / "a.csv", make_rows(CTX, {"x": 1}, n_images=1, evaluator=""))
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_substitutes_column_sits_after_data_source_and_round_trips(tmp_path):
+    assert COLUMNS[-3:] == ("data_source", "substitutes", "commit") and len(COLUMNS) == 13
+    ctx = dict(CTX, method="feature_gan", substitutes="feature_extractor=vgg16-random-init")
+    path = write_rows(tmp_path / "f.csv", make_rows(ctx, {"fid": 3.0}, n_images=2, evaluator="e"))
+    assert read_rows(path)[0]["substitutes"] == "feature_extractor=vgg16-random-init"
+    path = write_rows(tmp_path / "c.csv", make_rows(CTX, {"fid": 3.0}, n_images=2, evaluator="e"))
+    assert read_rows(path)[0]["substitutes"] == "none"
+
+
+def test_format_and_parse_substitutes():
+    assert format_substitutes({}) == NONE == "none"
+    assert format_substitutes({"b": "y", "a": "x"}) == "a=x;b=y"  # sorted by key
+    assert parse_substitutes("a=x;b=y") == {"a": "x", "b": "y"}
+    assert parse_substitutes("none") == {}
+    assert parse_substitutes(format_substitutes({"feature_extractor": "vgg16-file:w.pth"})) == \
+        {"feature_extractor": "vgg16-file:w.pth"}
+    for bad in ({"a": "x;y"}, {"a=b": "x"}, {"": "x"}, {"a": ""}, {"a": "none"}, {"a": " x"}):
+        with pytest.raises(ValueError, match="substitutes: invalid"):
+            format_substitutes(bad)
+    for bad in ("", "a", "a=x;a=y", "b=y;a=x", "None", "a=x;"):
+        with pytest.raises(ValueError, match="substitutes"):
+            parse_substitutes(bad)
+
+
+def test_empty_or_malformed_substitutes_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="'substitutes' is empty"):
+        write_rows(tmp_path / "a.csv", make_rows(dict(CTX, substitutes=""), {"x": 1},
+                                                 n_images=1, evaluator="e"))
+    with pytest.raises(ValueError, match="column 'substitutes'.*key=value"):
+        write_rows(tmp_path / "a.csv", make_rows(dict(CTX, substitutes="random-init"), {"x": 1},
+                                                 n_images=1, evaluator="e"))
     assert not (tmp_path / "a.csv").exists()

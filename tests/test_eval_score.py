@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from cyclebench.utils import load_label, load_rgb, save_png
+from cyclebench.config import run_config
+from cyclebench.utils import atomic_write_yaml, load_label, load_rgb, save_png
 from datasets.palette import CLASS_COLORS, CLASS_IDS
 from datasets.prepare import prepare_synthetic
 from eval import __main__ as cli
 from eval.photo2label import resize_ids
 from eval.rows import COLUMNS, read_rows
+from eval.score import resolved_config_path
 from eval.seg_metrics import ConfusionMatrix
 
 torch.set_num_threads(1)
@@ -34,20 +36,32 @@ def _profile(res, **eval_overrides):
     }
 
 
+def _write_resolved(profile, task, method, seed):
+    """What `python -m cyclegan train` writes first into its run dir (config + provenance)."""
+    resolved = run_config(profile, task, method, seed).to_dict()
+    resolved["provenance"] = {"commit": "abc"}
+    path = resolved_config_path(profile, task, method, seed)
+    atomic_write_yaml(path, resolved)
+    return path
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     res = tmp_path_factory.mktemp("res")
     prepare_synthetic("cityscapes", res / "t/data/cityscapes", 12, 6, 32, full_size=(64, 128))
     prepare_synthetic("maps", res / "t/data/maps", 4, 6, 32)
+    for task in ("cityscapes", "maps"):
+        _write_resolved(_profile(res), task, "cyclegan", 3)
     eval_dir = res / "t/evaluator/cityscapes"
     assert cli.main(["train-evaluator", "--profile-json", json.dumps(_profile(res)),
                      "--task", "cityscapes", "--out", str(eval_dir)]) == 0
     return res, eval_dir
 
 
-def _score(res, eval_dir, task, direction, translations, out, profile=None, evaluator=True):
+def _score(res, eval_dir, task, direction, translations, out, profile=None, evaluator=True,
+           method="cyclegan"):
     argv = ["score", "--profile-json", json.dumps(profile or _profile(res)), "--task", task,
-            "--method", "cyclegan", "--seed", "3", "--direction", direction,
+            "--method", method, "--seed", "3", "--direction", direction,
             "--translations", str(translations), "--out", str(out)]
     if evaluator:
         argv += ["--evaluator", str(eval_dir)]
@@ -70,6 +84,9 @@ def test_label2photo_on_real_photos_reproduces_the_ground_truth_row(setup, tmp_p
     assert (r["profile"], r["task"], r["direction"], r["method"], r["seed"], r["split"],
             r["n_images"], r["data_source"]) == ("t", "cityscapes", "label2photo", "cyclegan", 3,
                                                   "val", 6, "synthetic-cityscapes")
+    # CycleGAN runs in the paper's setting: every row (FCN-scores and FID/KID) says so
+    assert {row["substitutes"] for row in rows.values()} == {"none"}
+    assert {row["substitutes"] for row in gt.values()} == {"none"}  # the evaluator's rows
     with open(tmp_path / "m.csv") as fh:
         assert tuple(next(csv.reader(fh))) == COLUMNS
 
@@ -160,3 +177,59 @@ def test_command_line_reports_user_errors_in_one_line(tmp_path):
                            str(tmp_path / "m.csv")], capture_output=True, text=True)
     assert proc.returncode == 1
     assert "missing top-level key 'results_dir'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_feature_gan_random_init_rows_name_the_substitute(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    prof = _profile(res)
+    prof["method_params"] = {"feature_gan": {"vgg_weights": "random-init"}}
+    _write_resolved(prof, "cityscapes", "feature_gan", 3)
+    rows = _score(res, eval_dir, "cityscapes", "photo2label", data / "val/label",
+                  tmp_path / "f.csv", profile=prof, method="feature_gan")
+    assert "per_pixel_acc" in rows and "fid" in rows
+    assert {r["substitutes"] for r in rows.values()} == {"feature_extractor=vgg16-random-init"}
+    assert {r["method"] for r in rows.values()} == {"feature_gan"}
+    # the column comes from the run's resolved config, not from the profile given to `score`
+    rows = _score(res, eval_dir, "cityscapes", "photo2label", data / "val/label",
+                  tmp_path / "g.csv", profile=_profile(res), method="feature_gan")
+    assert {r["substitutes"] for r in rows.values()} == {"feature_extractor=vgg16-random-init"}
+    # ImageNet VGG-16 (the paper's network) substitutes nothing
+    _write_resolved(_profile(res), "cityscapes", "feature_gan", 3)
+    rows = _score(res, eval_dir, "cityscapes", "photo2label", data / "val/label",
+                  tmp_path / "h.csv", method="feature_gan")
+    assert {r["substitutes"] for r in rows.values()} == {"none"}
+
+
+def test_missing_or_mismatched_resolved_config_is_a_clear_error(setup, tmp_path):
+    res, eval_dir = setup
+    data = res / "t/data/maps"
+    missing = resolved_config_path(_profile(res), "maps", "simgan", 3)
+    assert not missing.exists()
+    with pytest.raises(FileNotFoundError, match="resolved run config .*config.resolved.yaml") as ei:
+        _score(res, eval_dir, "maps", "map2photo", data / "val/photo", tmp_path / "x.csv",
+               method="simgan")
+    assert str(missing) in str(ei.value) and "trained first" in str(ei.value)
+    assert not (tmp_path / "x.csv").exists()
+    # a config of another run at that path (here: another seed) is refused, naming the key
+    path = _write_resolved(_profile(res), "maps", "simgan", 4)
+    missing.parent.mkdir(parents=True)
+    shutil.copy(path, missing)
+    with pytest.raises(ValueError, match=r"config.resolved.yaml: key 'seed' is 4.*seed 3"):
+        _score(res, eval_dir, "maps", "map2photo", data / "val/photo", tmp_path / "x.csv",
+               method="simgan")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_command_line_names_the_missing_resolved_config(setup, tmp_path):
+    import subprocess
+    import sys
+
+    res, eval_dir = setup
+    proc = subprocess.run([sys.executable, "-m", "eval", "score", "--profile-json",
+                           json.dumps(_profile(res)), "--task", "maps", "--method", "bigan",
+                           "--seed", "3", "--direction", "map2photo", "--translations",
+                           str(res / "t/data/maps/val/photo"), "--evaluator", str(eval_dir),
+                           "--out", str(tmp_path / "m.csv")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert str(resolved_config_path(_profile(res), "maps", "bigan", 3)) in proc.stderr

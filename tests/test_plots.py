@@ -32,7 +32,7 @@ def _fabricate(root: Path) -> None:
             rows = [dict(profile="fab", task="cityscapes", direction="label2photo", method=m,
                          seed=s, split="val", metric=metric, value=float(v), n_images=4,
                          evaluator="small_fcn@1a2b3c4d", data_source="synthetic-cityscapes",
-                         commit="abc")
+                         substitutes="none", commit="abc")
                     for metric, v in [("per_pixel_acc", 0.4 + 0.1 * s), ("fid", 50 + s)]]
             write_rows(root / "metrics" / "cityscapes" / m / f"seed{s}" / "label2photo.csv", rows)
             log = ["epoch,iter,lr,seconds,G_GAN,cycle_x,D_Y"]
@@ -102,7 +102,7 @@ def test_table_figure_marks_missing_values_not_zero_bars():
     rows = pd.DataFrame([dict(profile="fab", task="cityscapes", direction="label2photo",
                               method="cyclegan", seed=0, split="val", metric="per_pixel_acc",
                               value=0.4, n_images=4, evaluator="e", data_source="d",
-                              commit="c")])
+                              substitutes="none", commit="c")])
     t2 = T.build_tables(rows, T.load_paper(), "fab")["table2"]
     fig = P.table_figure(t2, "table2")
     ax = fig.axes[0]  # per-pixel accuracy panel
@@ -126,4 +126,23 @@ def test_loss_panel_uses_log_axis_only_for_wide_ranges():
     fig = P.loss_figure(pd.DataFrame(rows), "cityscapes")
     scales = {ax.get_title(): ax.get_yscale() for ax in fig.axes if ax.get_title()}
     assert scales == {"CycleGAN (ours) (2 seeds)": "linear", "pix2pix (1 seed)": "log"}
+    P.plt.close(fig)
+
+
+def test_table_figure_title_names_substitutes():
+    rows = pd.DataFrame([dict(profile="fab", task="cityscapes", direction="label2photo",
+                              method=m, seed=0, split="val", metric="per_pixel_acc", value=0.4,
+                              n_images=4, evaluator="e", data_source="d", substitutes=subs,
+                              commit="c")
+                         for m, subs in [("feature_gan", "feature_extractor=vgg16-random-init"),
+                                         ("cyclegan", "none")]])
+    t2 = T.build_tables(rows, T.load_paper(), "fab")["table2"]
+    fig = P.table_figure(t2, "table2")
+    title = fig._suptitle.get_text()
+    assert "substitutes: Feature loss + GAN: feature_extractor=vgg16-random-init" in title
+    assert "CycleGAN" not in title
+    P.plt.close(fig)
+    t2 = T.build_tables(rows.iloc[1:], T.load_paper(), "fab")["table2"]
+    fig = P.table_figure(t2, "table2")
+    assert "substitutes" not in fig._suptitle.get_text()  # the paper's setting: nothing named
     P.plt.close(fig)

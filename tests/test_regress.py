@@ -14,10 +14,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def row(method, seed, metric, value, *, direction="label2photo", task="cityscapes",
-        evaluator="small_fcn@1a2b3c4d", n_images=8, source="synthetic-cityscapes"):
+        evaluator="small_fcn@1a2b3c4d", n_images=8, source="synthetic-cityscapes",
+        substitutes="none"):
     return dict(profile="smoke", task=task, direction=direction, method=method, seed=seed,
                 split="val", metric=metric, value=value, n_images=n_images,
-                evaluator=evaluator, data_source=source, commit="abc")
+                evaluator=evaluator, data_source=source, substitutes=substitutes, commit="abc")
 
 
 def write_run(root: Path, rows_by_file: dict[str, list[dict]]):
@@ -128,7 +129,8 @@ def test_nan_equals_nan_but_not_a_number(tmp_path):
     tol = R.Tolerances({"x": R.Tolerance(abs=0.1)})
     ref = pd.DataFrame([dict(profile="p", task="maps", direction="map2photo", method="m",
                              seed="0", metric="x", value=float("nan"), n_images=1,
-                             evaluator="e", data_source="d", commit="c")])
+                             evaluator="e", data_source="d", substitutes="none",
+                             commit="c")])
     assert R.compare(ref, ref, tol).empty
     cur = ref.assign(value=0.5)
     assert list(R.compare(cur, ref, tol).status) == ["moved"]
@@ -175,3 +177,24 @@ def test_committed_tolerances_cover_every_metric_name():
     # tight enough to catch a real regression of the segmentation scores
     assert tol.for_metric("per_pixel_acc").allowed(0.5) < 0.05
     assert tol.for_metric("class_iou").allowed(0.2) < 0.05
+
+
+def test_reference_has_substitutes_and_a_change_of_them_fails(setup, capsys):
+    _, run, ref, args = setup
+    df = pd.read_csv(ref, keep_default_na=False)
+    assert R.REFERENCE_COLUMNS.index("substitutes") == R.REFERENCE_COLUMNS.index("data_source") + 1
+    assert set(df.substitutes) == {"none"}
+    rows = base_rows()
+    for r in rows["cityscapes/cyclegan/seed0/label2photo.csv"]:
+        r["substitutes"] = "feature_extractor=vgg16-random-init"  # same values, other setting
+    write_run(run, rows)
+    capsys.readouterr()
+    assert R.main(args) == 1
+    out = capsys.readouterr().out
+    assert "3 changed" in out
+    assert "substitutes none -> feature_extractor=vgg16-random-init" in out
+    assert R.main(args + ["--update"]) == 0  # accepted: the reference now names it
+    df = pd.read_csv(ref, keep_default_na=False)
+    assert set(df[df.method == "cyclegan"].substitutes) == {"feature_extractor=vgg16-random-init"}
+    capsys.readouterr()
+    assert R.main(args) == 0

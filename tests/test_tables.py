@@ -16,10 +16,12 @@ PAPER = T.load_paper()
 
 
 def row(task, direction, method, seed, metric, value, *, profile="fab",
-        evaluator="small_fcn@1a2b3c4d", source="synthetic-cityscapes", n_images=8):
+        evaluator="small_fcn@1a2b3c4d", source="synthetic-cityscapes", n_images=8,
+        substitutes="none"):
     return dict(profile=profile, task=task, direction=direction, method=method, seed=seed,
                 split="val", metric=metric, value=value, n_images=n_images,
-                evaluator=evaluator, data_source=source, commit="abc123")
+                evaluator=evaluator, data_source=source, substitutes=substitutes,
+                commit="abc123")
 
 
 def paper_value(table, direction, method, metric):
@@ -34,11 +36,20 @@ def df(rows):
 
 def test_paper_csv_is_the_shared_copy_and_loads_without_shared_dir():
     assert T.PAPER_CSV.is_file() and T.PAPER_CSV.parent.name == "data"
-    assert len(PAPER) == 76
+    # 76 method rows of Tables 1-5 + the 3 published Ground-truth values of Table 2
+    # (eval/data/README.md)
+    assert len(PAPER) == 76 + 3
     assert paper_value(2, "label2photo", "cyclegan", "per_pixel_acc") == 0.52
+    gt = PAPER[PAPER.method == "ground_truth"]
+    assert set(zip(gt.table, gt.direction)) == {(2, "label2photo")}
+    assert dict(zip(gt.metric, gt.value)) == {"per_pixel_acc": 0.80, "per_class_acc": 0.26,
+                                              "class_iou": 0.21}
     shared = Path("/work/shared/paper/paper_tables.csv")
     if shared.exists():  # the shipped copy must not drift from the paper's numbers
-        assert shared.read_text() == T.PAPER_CSV.read_text()
+        shipped = T.PAPER_CSV.read_text()
+        assert shipped.startswith(shared.read_text())
+        extra = shipped[len(shared.read_text()):].splitlines()
+        assert len(extra) == 3 and all(",ground_truth," in line for line in extra)
 
 
 def test_mean_std_over_seeds_paper_join_and_difference():
@@ -251,3 +262,94 @@ def test_duplicate_rows_are_an_error(tmp_path):
     write_rows(dup, [row("cityscapes", "label2photo", "cyclegan", 0, "fid", 1.0)])
     with pytest.raises(ValueError, match="duplicate metric rows.*extra.csv"):
         T.collect_metric_rows(tmp_path / "metrics", [dup])
+
+
+RANDOM_VGG = "feature_extractor=vgg16-random-init"
+
+
+def test_substitutes_column_in_every_table_and_caption():
+    rows = [row("cityscapes", "label2photo", "feature_gan", s, "per_pixel_acc", 0.3 + 0.1 * s,
+                substitutes=RANDOM_VGG) for s in (0, 1)]
+    rows += [row("cityscapes", "label2photo", m, 0, "per_pixel_acc", 0.5)
+             for m in ("cyclegan", "cogan")]
+    rows += [row("maps", "map2photo", "feature_gan", 0, "fid", 60.0, source="synthetic-maps",
+                 evaluator="inception-v3-compat", substitutes=RANDOM_VGG)]
+    out = T.build_tables(df(rows), PAPER, "fab")
+    for name, t in out.items():
+        assert "substitutes" in t.columns, name
+    t2 = out["table2"].set_index(["method", "metric"])
+    assert t2.at[("feature_gan", "per_pixel_acc"), "substitutes"] == RANDOM_VGG
+    assert t2.at[("cyclegan", "per_pixel_acc"), "substitutes"] == "none"
+    assert t2.at[("bigan", "per_pixel_acc"), "substitutes"] == ""  # no rows: nothing claimed
+    assert list(out["table2"].columns) == T.TABLE_COLUMNS
+    assert T.TABLE_COLUMNS.index("substitutes") == T.TABLE_COLUMNS.index("data_source") + 1
+    cap = T.caption(T.TABLES["table2"], out["table2"])
+    assert f"Feature loss + GAN: {RANDOM_VGG} (in place of the paper's ImageNet-trained VGG-16" \
+        in cap
+    assert "CycleGAN (ours): " not in cap  # the paper's setting is not listed as a substitute
+    t1 = out["table1"]
+    r1 = t1[(t1.method == "feature_gan") & (t1.metric == "fid") & (t1.direction == "map2photo")]
+    assert r1.substitutes.iloc[0] == RANDOM_VGG
+    assert RANDOM_VGG in T.caption(T.TABLES["table1"], t1)
+    # table 4 (ablations) has no feature_gan: no substitute in its caption
+    assert "vgg16" not in T.caption(T.TABLES["table4"], out["table4"])
+    ag = out["agreement"]
+
+    def agreed(table, metric):
+        return ag[(ag.table == table) & (ag.metric == metric)].substitutes.iloc[0]
+
+    assert agreed("table2", "per_pixel_acc") == f"feature_gan:{RANDOM_VGG}"
+    assert agreed("table2", "all") == f"feature_gan:{RANDOM_VGG}"
+    assert agreed("table4", "per_pixel_acc") == "none"
+    assert list(out["agreement"].columns) == T.AGREEMENT_COLUMNS
+
+
+def test_substitutes_differing_across_seeds_are_all_named():
+    rows = [row("cityscapes", "photo2label", "feature_gan", 0, "class_iou", 0.1,
+                substitutes=RANDOM_VGG),
+            row("cityscapes", "photo2label", "feature_gan", 1, "class_iou", 0.2)]
+    t3 = T.build_tables(df(rows), PAPER, "fab")["table3"]
+    r = t3[(t3.method == "feature_gan") & (t3.metric == "class_iou")].iloc[0]
+    assert r.substitutes == RANDOM_VGG and r.n_seeds == 2
+    # the same key with different values across seeds: both named, in table and caption
+    rows.append(row("cityscapes", "photo2label", "feature_gan", 2, "class_iou", 0.3,
+                    substitutes="feature_extractor=vgg16-file:w.pth"))
+    t3 = T.build_tables(df(rows), PAPER, "fab")["table3"]
+    r = t3[(t3.method == "feature_gan") & (t3.metric == "class_iou")].iloc[0]
+    assert r.substitutes == f"feature_extractor=vgg16-file:w.pth;{RANDOM_VGG}"
+    cap = T.caption(T.TABLES["table3"], t3)
+    assert "feature_extractor=vgg16-file:w.pth" in cap and RANDOM_VGG in cap
+    assert T.join_substitutes(["none", "none"]) == "none"
+    assert T.join_substitutes(["b=2", "a=1;b=2"]) == "a=1;b=2"
+
+
+def test_cli_tables_carry_substitutes_into_csv_md_html(tmp_path):
+    gt = _write_fixture(tmp_path)
+    write_rows(tmp_path / "metrics" / "cityscapes" / "feature_gan" / "seed0" / "label2photo.csv",
+               [row("cityscapes", "label2photo", "feature_gan", 0, "per_pixel_acc", 0.4,
+                    substitutes=RANDOM_VGG)])
+    out = tmp_path / "tables"
+    assert T.main(["--metrics-dir", str(tmp_path / "metrics"), "--evaluator-csv", str(gt),
+                   "--profile", "fab", "--out-dir", str(out)]) == 0
+    t2 = pd.read_csv(out / "table2.csv", keep_default_na=False)
+    by = t2[t2.metric == "per_pixel_acc"].set_index("method")["substitutes"]
+    assert by["feature_gan"] == RANDOM_VGG
+    assert by["cyclegan"] == by["pix2pix"] == by["ground_truth"] == "none"
+    for ext in ("md", "html"):
+        assert f"Feature loss + GAN: {RANDOM_VGG}" in (out / f"table2.{ext}").read_text()
+        assert f"feature_gan:{RANDOM_VGG}" in (out / f"agreement.{ext}").read_text()
+    ag = pd.read_csv(out / "agreement.csv", keep_default_na=False)
+    assert "substitutes" in ag.columns
+
+
+def test_metric_csv_with_bad_substitutes_is_rejected(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(",".join(T.ROW_COLUMNS) + "\n"
+                    "fab,cityscapes,label2photo,cyclegan,0,val,fid,1.0,8,e,d,,abc\n")
+    with pytest.raises(ValueError, match=r"m.csv: row 1: column 'substitutes'"):
+        T.read_metric_csv(path)
+    old = tmp_path / "old.csv"  # a CSV of the 12-column format is refused, naming the columns
+    old.write_text("profile,task,direction,method,seed,split,metric,value,n_images,evaluator,"
+                   "data_source,commit\nfab,maps,map2photo,cyclegan,0,val,fid,1.0,8,e,d,abc\n")
+    with pytest.raises(ValueError, match="substitutes"):
+        T.read_metric_csv(old)

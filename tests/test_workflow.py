@@ -83,6 +83,11 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
     for run in (root / "runs").glob("*/*/seed*"):
         assert (run / "config.resolved.yaml").exists()
         assert (run / "train_log.csv").exists()
+    # a second invocation, with other --cores, has nothing to do (params do not depend on cores)
+    again = snakemake("-n", "--cores", "1", "--configfile", "config/smoke.yaml",
+                      override(tmp_path, results_dir=str(results)), "tables")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Nothing to be done" in again.stdout + again.stderr
     # regression check against the committed reference
     reg = subprocess.run(
         [sys.executable, "-m", "eval", "regress", "--metrics-dir", str(root / "metrics"),

@@ -40,8 +40,10 @@ def data_marker(task):
     return f"{R}/data/{task}/meta.json"
 
 
-def train_config_json(wildcards, threads):
-    cfg = run_config(config, wildcards.task, wildcards.method, int(wildcards.seed), threads)
+def train_config_json(wildcards):
+    """The run's TrainConfig as JSON. Threads are passed separately (--threads), so that a
+    different --cores does not change params and trigger a rerun."""
+    cfg = run_config(config, wildcards.task, wildcards.method, int(wildcards.seed))
     return json.dumps(cfg.to_dict(), sort_keys=True)
 
 

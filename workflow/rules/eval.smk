@@ -29,6 +29,7 @@ rule train_evaluator:
 rule score:
     input:
         translations=f"{R}/translations/{{task}}/{{method}}/seed{{seed}}/{{direction}}",
+        run_config=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/config.resolved.yaml",
         data=lambda w: data_marker(w.task),
         evaluator=evaluator_inputs,
     output:

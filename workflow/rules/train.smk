@@ -11,7 +11,7 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{task}}/{{method}}/seed{{seed}}.tsv"
     params:
-        cfg=lambda w, threads: train_config_json(w, threads),
+        cfg=lambda w: train_config_json(w),
         out=lambda w: run_dir(w.task, w.method, w.seed),
     threads: RES["train_threads"]
     resources:
@@ -21,7 +21,8 @@ rule train:
     conda:
         ENV
     shell:
-        "python -m cyclegan train --config-json {params.cfg:q} --out {params.out} > {log} 2>&1"
+        "python -m cyclegan train --config-json {params.cfg:q} --out {params.out} "
+        "--threads {threads} > {log} 2>&1"
 
 
 rule translate:
