@@ -12,7 +12,9 @@ counts match exactly (``unet_256``, ngf=64: 54,413,955; ``unet_128``: 41,828,995
 - decoder: ReLU, 4x4 stride-2 transposed conv, batch norm (tanh instead at the outermost
   level); dropout 0.5 after the ``num_downs - 5`` decoder blocks directly above the innermost
   one (the ``ngf*8`` blocks), as in the official code;
-- skip connections: every non-outermost block returns ``cat([input, block(input)])``;
+- skip connections: every non-outermost block returns ``cat([input, block(input)])``; as in
+  the official code its first LeakyReLU is in place, so the skip half carries
+  ``LeakyReLU(input)`` (keep ``inplace=True`` there: it is part of the network's function);
 - batch norm is affine with running statistics, so the convs it follows have no bias
   (the official ``use_bias = norm_layer == InstanceNorm2d`` rule); the outermost transposed
   conv keeps its bias.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F_nn
 import torchvision
 from torch import nn
 
@@ -65,8 +66,13 @@ def test_unet_dropout_batchnorm_bias_and_skips():
     inner = [b for b in blocks if not any(isinstance(c, UnetSkipBlock) for c in b.model)]
     assert len(blocks) == 8 and len(inner) == 1
     x = torch.randn(2, 64, 2, 2)
+    x0 = x.clone()
     out = inner[0].eval()(x)
     assert out.shape == (2, 128, 2, 2) and torch.equal(out[:, :64], x)
+    # official quirk kept: the block's first LeakyReLU is in place, so the skip connection
+    # carries LeakyReLU(input), not the raw input
+    assert torch.equal(out[:, :64], F_nn.leaky_relu(x0, 0.2))
+    assert not torch.equal(out[:, :64], x0)
 
 
 def test_unet_output_shape_range_and_size_check():

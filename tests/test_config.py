@@ -39,8 +39,10 @@ def test_every_configured_method_is_registered(repo_root, name):
 def test_paper_profile_uses_paper_settings(repo_root):
     cfg = load_profile(repo_root / "config" / "paper.yaml")
     city, maps = cfg["tasks"]["cityscapes"], cfg["tasks"]["maps"]
-    assert city["train"] == {"load_size": 143, "crop_size": 128, "n_blocks": 6}
-    assert maps["train"] == {"load_size": 286, "crop_size": 256, "n_blocks": 9}
+    assert city["train"] == {"load_size": 143, "crop_size": 128, "n_blocks": 6,
+                             "iters_per_epoch": 2975}
+    assert maps["train"] == {"load_size": 286, "crop_size": 256, "n_blocks": 9,
+                             "iters_per_epoch": 1096}
     run = run_config(cfg, "cityscapes", "cyclegan", 0)
     assert (run.ngf, run.ndf, run.batch_size, run.lr, run.beta1) == (64, 64, 1, 2e-4, 0.5)
     assert (run.n_epochs, run.n_epochs_decay, run.lambda_cycle, run.pool_size) == (100, 100, 10, 50)

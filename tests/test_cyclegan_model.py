@@ -251,9 +251,15 @@ def test_one_iteration_runs_each_net_the_minimum_number_of_times(name):
     for k in inputs:
         m.nets[k].register_forward_hook(
             lambda mod, inp, out, k=k: inputs[k].append(inp[0].detach().clone()))
-    outputs = {}
-    m.G.register_forward_hook(lambda mod, inp, out: outputs.setdefault("G(x)", out.detach()))
-    m.F.register_forward_hook(lambda mod, inp, out: outputs.setdefault("F(y)", out.detach()))
+    outputs = {}  # the first output of each generator
+
+    def first_output(key):
+        def hook(mod, inp, out):
+            outputs.setdefault(key, out.detach().clone())
+        return hook
+
+    m.G.register_forward_hook(first_output("G(x)"))
+    m.F.register_forward_hook(first_output("F(y)"))
     m.train_step({"x": x, "y": y})
     assert {k: len(v) for k, v in inputs.items()} == EXPECTED_CALLS[name]
     if m.train_d:

@@ -106,6 +106,24 @@ def test_crop_flip_and_normalisation(tmp_path):
                    for t in range(5) for l in range(5))
 
 
+def test_train_resizes_bicubically_to_load_size_before_the_crop(tmp_path):
+    """Official resize_and_crop: Resize([load_size, load_size], BICUBIC), then RandomCrop."""
+    root = write_task(tmp_path, n_train=2, size=24)
+    ds = PairedDataset(root, "cityscapes", "train", cfg(load_size=36, crop_size=32, flip=False))
+    src = Image.open(root / "train" / "label" / "n000.png").convert("RGB")
+
+    def as_tensor(img):
+        return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 127.5 - 1
+
+    bicubic = as_tensor(src.resize((36, 36), Image.BICUBIC))
+    bilinear = as_tensor(src.resize((36, 36), Image.BILINEAR))
+    for e in range(6):
+        x = ds[(e, 0, 0)]["x"]
+        assert any(torch.equal(x, bicubic[:, t:t + 32, l:l + 32]) for t in range(5) for l in range(5))
+        assert not any(torch.equal(x, bilinear[:, t:t + 32, l:l + 32])
+                       for t in range(5) for l in range(5))
+
+
 def test_eval_resizes_to_crop_size_without_flip(tmp_path):
     root = write_task(tmp_path, n_val=2, size=32)
     ds = UnpairedDataset(root, "cityscapes", "val", cfg(load_size=36, crop_size=32), train=False)
