@@ -29,7 +29,8 @@ rule train_evaluator:
 rule score:
     input:
         translations=f"{R}/translations/{{task}}/{{method}}/seed{{seed}}/{{direction}}",
-        run_config=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/config.resolved.yaml",
+        # the run's model.pt (and so its config.resolved.yaml, read for the substitutes column)
+        model=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
         data=lambda w: data_marker(w.task),
         evaluator=evaluator_inputs,
     output:
