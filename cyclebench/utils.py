@@ -48,6 +48,13 @@ def resolve_device(spec: str = "auto") -> torch.device:
 
 
 # --- atomic writes -----------------------------------------------------------------------------
+def _file_mode() -> int:
+    """Permissions of a newly created file under the current umask (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_replace(path: Path, write) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +64,7 @@ def _atomic_replace(path: Path, write) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         try:

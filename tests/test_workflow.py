@@ -79,6 +79,8 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
     for name in ["table1", "table2", "table3", "table4", "table5", "agreement"]:
         assert (root / "tables" / f"{name}.csv").stat().st_size > 0
     assert any((root / "figures").glob("*.png"))
+    for direction in ["map2photo", "photo2map"]:  # the Table 1 real-vs-fake study pages
+        assert (root / "study" / f"{direction}.html").stat().st_size > 10_000
     # resolved configs are saved next to every result
     for run in (root / "runs").glob("*/*/seed*"):
         assert (run / "config.resolved.yaml").exists()

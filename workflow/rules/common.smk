@@ -64,3 +64,16 @@ def ground_truth_files():
 
 def view_json(view):
     return json.dumps(view, sort_keys=True)
+
+
+def study_translations(wildcards):
+    """Translations shown on a maps real-vs-fake study page (lowest seed of each method)."""
+    return [f"{R}/translations/maps/{m}/seed{min(SEEDS)}/{wildcards.direction}"
+            for m in config["tasks"]["maps"]["methods"]]
+
+
+def study_pages():
+    """The Table 1 protocol pages (maps directions), when the profile has the maps task."""
+    if "maps" not in config["tasks"]:
+        return []
+    return [f"{R}/study/{d}.html" for d in TASKS["maps"].directions]

@@ -64,7 +64,35 @@ rule make_figures:
         "> {log} 2>&1"
 
 
+rule study_page:
+    input:
+        translations=study_translations,
+        data=data_marker("maps") if "maps" in config["tasks"] else [],
+    output:
+        report(
+            f"{R}/study/{{direction}}.html",
+            caption="../report/study.rst",
+            category="Perceptual study (Table 1 protocol)",
+            labels={"profile": config["profile"], "direction": "{direction}"},
+        ),
+    log:
+        f"{R}/logs/study/{{direction}}.log",
+    params:
+        translations=lambda w: f"{R}/translations",
+        data=lambda w: f"{R}/data",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        ENV
+    shell:
+        "python -m eval.report_page --translations-dir {params.translations} "
+        "--data-dir {params.data} --task maps --direction {wildcards.direction} "
+        "--out {output} > {log} 2>&1"
+
+
 rule tables:
     input:
         rules.make_tables.output,
         rules.make_figures.output,
+        study_pages(),
