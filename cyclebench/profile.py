@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from cyclebench.config import ConfigError
+from cyclebench.config import ConfigError, TrainConfig
 from cyclebench.tasks import TASKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,8 @@ def check_semantics(config: dict[str, Any], source: str = "config") -> None:
         if task["source"] == "pix2pix" and not task.get("url"):
             raise ConfigError(f"{source}: tasks.{task_name}.url is required when source is pix2pix")
         train = {**config.get("train", {}), **task.get("train", {})}
-        load, crop = train.get("load_size", 286), train.get("crop_size", 256)
+        load = train.get("load_size", TrainConfig.load_size)
+        crop = train.get("crop_size", TrainConfig.crop_size)
         if crop > load:
             raise ConfigError(f"{source}: tasks.{task_name}.train.crop_size ({crop}) must not "
                               f"exceed load_size ({load})")

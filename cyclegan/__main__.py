@@ -1,11 +1,11 @@
 """Command line of the CycleGAN package (see docs/CONTRACTS.md)::
 
     python -m cyclegan train (--config RUN.yaml | --config-json JSON) --out RUN_DIR [--max-iters N]
-                             [--threads N]
+                             [--threads N] [--restart-on-change]
     python -m cyclegan translate --run RUN_DIR --direction label2photo --split val --out DIR
                                  [--data-root PATH] [--device auto] [--threads N] [--batch-size B]
     python -m cyclegan bench [--device auto] [--iters N] [--warmup N] [--configs small,128,256]
-                             [--threads N] [--batch-size B] [--amp-bf16] [--channels-last]
+                             [--threads N] [--restart-on-change] [--batch-size B] [--amp-bf16] [--channels-last]
 
 Configuration, data and numerical errors are printed as one line (no traceback), exit code 2.
 """
@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--max-iters", type=int, default=None,
                    help="stop after this many iterations in total (checkpointed; resumable)")
+    t.add_argument("--restart-on-change", action="store_true",
+                   help="if the run directory holds a checkpoint of another configuration, move "
+                        "that run to superseded/<n>/ and start afresh (default: refuse)")
     t.add_argument("--threads", type=int, default=None,
                    help="torch threads (overrides the config's 'threads'; a runtime setting)")
 
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.threads < 1:
                     raise ConfigError(f"--threads must be >= 1, got {args.threads}")
                 cfg.threads = args.threads
-            train(cfg, args.out, max_iters=args.max_iters)
+            train(cfg, args.out, max_iters=args.max_iters,
+                  restart_on_change=args.restart_on_change)
         elif args.command == "translate":
             from cyclegan.translate import translate
 

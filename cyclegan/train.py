@@ -176,7 +176,9 @@ class CsvLog:
                 rows = list(reader)
             if rows:
                 self.columns = rows[0]
-                kept = [r for r in rows[1:] if r and int(r[1]) <= keep_until_iter]
+                kept = [r for r in rows[1:]
+                        if len(r) == len(self.columns) and r[1].isdigit()
+                        and int(r[1]) <= keep_until_iter]  # a row torn by a kill is dropped
                 buf = io.StringIO()
                 csv.writer(buf, lineterminator="\n").writerows([self.columns] + kept)
                 atomic_write_text(path, buf.getvalue())
@@ -303,12 +305,30 @@ def _comparable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k not in RUNTIME_KEYS}
 
 
+def _supersede(out: Path, ckpt_path: Path) -> Path:
+    """Move a run written with another configuration into ``superseded/<n>/`` (kept, not lost)."""
+    root = out / "superseded"
+    n = 0
+    while (root / str(n)).exists():
+        n += 1
+    dest = root / str(n)
+    dest.mkdir(parents=True)
+    for name in (CHECKPOINT, MODEL, RESOLVED, LOG, "samples"):
+        if (out / name).exists():
+            (out / name).rename(dest / name)
+    return dest
+
+
 def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None,
-          on_iteration: Callable[[int], None] | None = None, quiet: bool = False) -> Path:
+          on_iteration: Callable[[int], None] | None = None, quiet: bool = False,
+          restart_on_change: bool = False) -> Path:
     """Train ``cfg.method`` into ``out_dir`` (resuming from its checkpoint); returns the path
     of ``model.pt``.  ``max_iters``: stop (with a checkpoint, without ``model.pt``) once that
     many iterations are done in total.  ``on_iteration(global_iter)`` is called after each
-    iteration's bookkeeping (tests use it to simulate a kill)."""
+    iteration's bookkeeping (tests use it to simulate a kill).  A checkpoint written with a
+    different training configuration is refused, or, with ``restart_on_change`` (what the
+    Snakemake rule uses: it reruns a job when its config changed), moved with the rest of that
+    run into ``superseded/<n>/`` before training starts afresh."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg = resolve_config(cfg)
@@ -325,6 +345,27 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None
         print("note: amp_bf16/channels_last are CUDA-only and ignored on CPU", file=sys.stderr)
     channels_last = cfg.channels_last and device.type == "cuda"
 
+    # --- a checkpoint of another configuration: refuse, or supersede (before writing) ---------
+    ckpt_path = out / CHECKPOINT
+    ckpt = None
+    if ckpt_path.exists():
+        try:
+            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ConfigError(f"cannot load checkpoint {ckpt_path}: {exc}") from exc
+        theirs, mine = _comparable(ckpt["config"]), _comparable(cfg.to_dict())
+        if theirs != mine:
+            diff = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
+            if not restart_on_change:
+                raise ConfigError(f"{ckpt_path} was written with a different configuration "
+                                  f"(keys {diff}); use a new run directory, delete the "
+                                  "checkpoint, or pass --restart-on-change")
+            dest = _supersede(out, ckpt_path)
+            ckpt = None
+            if not quiet:
+                print(f"configuration changed (keys {diff}): previous run moved to {dest}",
+                      file=sys.stderr)
+
     resolved = cfg.to_dict()
     resolved["provenance"] = provenance(device=device, seed=cfg.seed)
     atomic_write_yaml(out / RESOLVED, resolved)
@@ -335,24 +376,14 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None
     method = spec.cls(cfg, device)
 
     # --- resume --------------------------------------------------------------------------------
-    ckpt_path = out / CHECKPOINT
     global_iter, elapsed_before = 0, 0.0
-    if ckpt_path.exists():
-        try:
-            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ConfigError(f"cannot load checkpoint {ckpt_path}: {exc}") from exc
-        theirs, mine = _comparable(ckpt["config"]), _comparable(cfg.to_dict())
-        if theirs != mine:
-            diff = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
-            raise ConfigError(f"{ckpt_path} was written with a different configuration "
-                              f"(keys {diff}); use a new run directory or delete the checkpoint")
+    if ckpt is not None:
         method.load_state_dict(ckpt["method_state"])
         set_rng_state(ckpt["rng"], device)
         global_iter, elapsed_before = int(ckpt["global_iter"]), float(ckpt["seconds"])
         if not quiet:
             print(f"resuming {out} from iteration {global_iter}/{total_iters}", file=sys.stderr)
-    log = CsvLog(out / LOG, keep_until_iter=global_iter if ckpt_path.exists() else None)
+    log = CsvLog(out / LOG, keep_until_iter=global_iter if ckpt is not None else None)
     samples = sample_batch(cfg, spec.cls.paired)
     (out / "samples").mkdir(exist_ok=True)
 

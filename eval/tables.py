@@ -210,17 +210,32 @@ def read_metric_csv(path: str | Path, expected: dict[str, str] | None = None) ->
 
 
 def collect_metric_rows(metrics_dir: str | Path | None = None,
-                        evaluator_csvs: Sequence[str | Path] = ()) -> pd.DataFrame:
-    """Every ``<metrics_dir>/**/*.csv`` plus the evaluator's ground-truth CSVs, concatenated."""
+                        evaluator_csvs: Sequence[str | Path] = (),
+                        metric_csvs: Sequence[str | Path] | None = None) -> pd.DataFrame:
+    """The metric CSVs plus the evaluator's ground-truth CSVs, concatenated.
+
+    ``metric_csvs`` (files under ``metrics_dir``) restricts the input to exactly those files,
+    as the Snakemake rule does, so that CSVs of runs no longer in the profile (a dropped seed
+    or method) never enter the tables; without it every ``<metrics_dir>/**/*.csv`` is read."""
     frames = []
     if metrics_dir is not None:
         metrics_dir = Path(metrics_dir)
         if not metrics_dir.is_dir():
             raise FileNotFoundError(f"metrics directory {metrics_dir} does not exist")
-        for path in sorted(metrics_dir.rglob("*.csv")):
-            if any(part.startswith(".") for part in path.relative_to(metrics_dir).parts):
-                continue  # temp files of an atomic write in progress
-            frames.append(read_metric_csv(path, _expected_from_path(path, metrics_dir)))
+        if metric_csvs is None:
+            paths = [p for p in sorted(metrics_dir.rglob("*.csv"))
+                     if not any(part.startswith(".")
+                                for part in p.relative_to(metrics_dir).parts)]
+        else:
+            paths = [Path(p) for p in metric_csvs]
+            for path in paths:
+                if not path.is_file():
+                    raise FileNotFoundError(f"metric CSV {path} does not exist")
+                if not path.resolve().is_relative_to(metrics_dir.resolve()):
+                    raise ValueError(f"metric CSV {path} is not under {metrics_dir}")
+        for path in paths:
+            frames.append(read_metric_csv(path, _expected_from_path(
+                metrics_dir / path.resolve().relative_to(metrics_dir.resolve()), metrics_dir)))
     for path in evaluator_csvs:
         path = Path(path)
         if not path.is_file():
@@ -658,13 +673,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--metrics-dir", required=True, help="results/<profile>/metrics")
     p.add_argument("--evaluator-csv", action="append", default=[],
                    help="the evaluator's ground_truth.csv (repeatable)")
+    p.add_argument("--metrics-csv", action="extend", nargs="+", default=None,
+                   help="read exactly these metric CSVs under --metrics-dir (default: all)")
     p.add_argument("--profile", required=True, help="profile name (must match the rows)")
     p.add_argument("--paper-csv", default=str(PAPER_CSV),
                    help="the paper's numbers (default: the copy shipped in eval/data)")
     p.add_argument("--out-dir", required=True, help="results/<profile>/tables")
     args = p.parse_args(argv)
     try:
-        rows = collect_metric_rows(args.metrics_dir, args.evaluator_csv)
+        rows = collect_metric_rows(args.metrics_dir, args.evaluator_csv, args.metrics_csv)
         tables = build_tables(rows, load_paper(args.paper_csv), args.profile)
         written = write_tables(tables, args.out_dir)
     except (ValueError, FileNotFoundError) as exc:

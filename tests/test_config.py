@@ -76,6 +76,16 @@ def test_bad_profiles_fail_naming_the_key(smoke, mutate, key):
     assert "test.yaml" in str(exc.value)
 
 
+def test_crop_load_check_uses_trainconfig_defaults(smoke):
+    cfg = copy.deepcopy(smoke)
+    cfg["tasks"]["maps"]["train"] = {"load_size": 200}  # crop defaults to 128: valid
+    validate_profile(cfg)
+    cfg = copy.deepcopy(smoke)
+    cfg["tasks"]["maps"]["train"] = {"crop_size": 200}  # load defaults to 143: invalid
+    with pytest.raises(ConfigError, match="crop_size"):
+        validate_profile(cfg)
+
+
 def test_schema_train_section_matches_trainconfig():
     schema = load_schema()
     assert set(schema["$defs"]["train_settings"]["properties"]) == TRAIN_KEYS

@@ -177,7 +177,34 @@ def test_resume_with_changed_config_is_refused(data_root, tmp_path):
     train(tiny(data_root), run, max_iters=2, quiet=True)
     with pytest.raises(ConfigError, match="lambda_cycle"):
         train(tiny(data_root, lambda_cycle=5.0), run, quiet=True)
+    # the refusal leaves the run as it was: its resolved config still describes its checkpoint
+    assert yaml.safe_load((run / "config.resolved.yaml").read_text())["lambda_cycle"] == 10.0
     train(tiny(data_root, log_every=2, threads=1), run, quiet=True)  # runtime keys may change
+
+
+def test_changed_config_with_restart_supersedes_the_old_run(data_root, tmp_path):
+    run = tmp_path / "run"
+    train(tiny(data_root), run, max_iters=2, quiet=True)
+    old_ckpt = (run / "checkpoint.pt").read_bytes()
+    train(tiny(data_root, lambda_cycle=5.0), run, quiet=True, restart_on_change=True)
+    kept = run / "superseded" / "0"
+    assert (kept / "checkpoint.pt").read_bytes() == old_ckpt  # nothing computed is lost
+    assert yaml.safe_load((kept / "config.resolved.yaml").read_text())["lambda_cycle"] == 10.0
+    assert yaml.safe_load((run / "config.resolved.yaml").read_text())["lambda_cycle"] == 5.0
+    ref = tmp_path / "ref"  # the restarted run equals a fresh run of the new config
+    train(tiny(data_root, lambda_cycle=5.0), ref, quiet=True)
+    assert_same_state(torch.load(ref / "model.pt", weights_only=True)["weights"],
+                      torch.load(run / "model.pt", weights_only=True)["weights"])
+
+
+def test_resume_drops_a_log_row_torn_by_a_kill(data_root, tmp_path):
+    run = tmp_path / "run"
+    train(tiny(data_root), run, max_iters=2, quiet=True)
+    with open(run / "train_log.csv", "a") as fh:
+        fh.write("0,3,0.0002,0.1,1.")  # a kill in the middle of a row (after the checkpoint)
+    train(tiny(data_root), run, quiet=True)
+    rows = read_log(run / "train_log.csv")
+    assert [int(r["iter"]) for r in rows] == list(range(1, 7))
 
 
 def test_nan_stops_with_iteration_and_term(data_root, tmp_path, monkeypatch):

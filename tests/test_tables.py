@@ -353,3 +353,23 @@ def test_metric_csv_with_bad_substitutes_is_rejected(tmp_path):
                    "data_source,commit\nfab,maps,map2photo,cyclegan,0,val,fid,1.0,8,e,d,abc\n")
     with pytest.raises(ValueError, match="substitutes"):
         T.read_metric_csv(old)
+
+
+def test_cli_reads_only_the_listed_metric_csvs(tmp_path):
+    """A stale CSV (a seed or method no longer in the profile) must not enter the tables."""
+    gt = _write_fixture(tmp_path)
+    metrics = tmp_path / "metrics"
+    listed = sorted(metrics.rglob("*.csv"))
+    stale = metrics / "cityscapes" / "cyclegan" / "seed9" / "label2photo.csv"
+    write_rows(stale, [row("cityscapes", "label2photo", "cyclegan", 9, "per_pixel_acc", 0.0)])
+    out_all, out_listed = tmp_path / "all", tmp_path / "listed"
+    base = ["--metrics-dir", str(metrics), "--evaluator-csv", str(gt), "--profile", "fab"]
+    assert T.main(base + ["--out-dir", str(out_all)]) == 0
+    assert T.main(base + ["--out-dir", str(out_listed), "--metrics-csv",
+                          *map(str, listed)]) == 0
+    seeds = lambda out: set(pd.read_csv(out / "table2.csv").query(
+        "method == 'cyclegan' and metric == 'per_pixel_acc'").seeds.astype(str))
+    assert any("9" in s for s in seeds(out_all))
+    assert not any("9" in s for s in seeds(out_listed))
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        T.collect_metric_rows(metrics, metric_csvs=[metrics / "missing.csv"])

@@ -30,7 +30,8 @@ rule make_tables:
     conda:
         ENV
     shell:
-        "python -m eval tables --metrics-dir {params.metrics} {params.gt} "
+        "python -m eval tables --metrics-dir {params.metrics} --metrics-csv {input.metrics} "
+        "{params.gt} "
         "--profile {params.profile} --out-dir {params.out} > {log} 2>&1"
 
 
@@ -80,6 +81,7 @@ rule study_page:
     params:
         translations=lambda w: f"{R}/translations",
         data=lambda w: f"{R}/data",
+        methods=lambda w: ",".join(config["tasks"]["maps"]["methods"]),
     threads: 1
     resources:
         mem_mb=1000,
@@ -88,6 +90,7 @@ rule study_page:
     shell:
         "python -m eval.report_page --translations-dir {params.translations} "
         "--data-dir {params.data} --task maps --direction {wildcards.direction} "
+        "--methods {params.methods} "
         "--out {output} > {log} 2>&1"
 
 

@@ -22,7 +22,7 @@ rule train:
         ENV
     shell:
         "python -m cyclegan train --config-json {params.cfg:q} --out {params.out} "
-        "--threads {threads} > {log} 2>&1"
+        "--threads {threads} --restart-on-change > {log} 2>&1"
 
 
 rule translate:
