@@ -19,7 +19,6 @@ and device / FIFO members: an archive can only ever write inside its extraction 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from cyclebench.utils import load_rgb
+from cyclebench.utils import file_sha256, load_rgb
 from datasets.palette import colorize, nearest_palette
 from datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 
@@ -55,11 +54,7 @@ class UnsafeArchiveError(ValueError):
 
 # --- download ---------------------------------------------------------------------------------
 def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def verify_sha256(path: Path, expected: str | None) -> None:

@@ -96,8 +96,3 @@ def score_photo_dir(evaluator, photo_dir: Path, root: Path, **kwargs) -> tuple[S
     names = check_names(photo_dir, Path(root) / "val" / TRAINID_DIR)
     return score_images(evaluator, names, lambda n: load_rgb(photo_dir / n), root, **kwargs)
 
-
-def score_photos(evaluator, photos: dict[str, np.ndarray], root: Path,
-                 **kwargs) -> tuple[SegScores, int]:
-    """FCN-score of in-memory photos ``{name: HxWx3 uint8}``."""
-    return score_images(evaluator, sorted(photos), photos.__getitem__, root, **kwargs)

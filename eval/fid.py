@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cyclebench.utils import load_rgb
+from cyclebench.utils import file_sha256 as utils_file_sha256, load_rgb
 
 INCEPTION = "inception-v3-compat"
 EVALUATOR_FEATURES = "evaluator-features"
@@ -123,11 +123,7 @@ def _register_evaluator_extractor() -> None:
 
 
 def file_sha256(path: Path, n: int = 16) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:n]
+    return utils_file_sha256(path)[:n]
 
 
 def content_hash(paths: list[Path]) -> str:
@@ -140,8 +136,11 @@ def content_hash(paths: list[Path]) -> str:
 
 
 def resolve_extractor(fid_extractor: str, *, evaluator_path: str | Path | None = None,
-                      inception_weights: str | Path | None = None) -> dict[str, Any]:
-    """torch-fidelity arguments and the row label of the configured feature extractor."""
+                      inception_weights: str | Path | None = None,
+                      evaluator: Any = None) -> dict[str, Any]:
+    """torch-fidelity arguments and the row label of the configured feature extractor.
+    ``evaluator``: the already loaded :class:`eval.segmenter.Evaluator` of ``evaluator_path``,
+    if the caller has it (saves loading and hashing its weights again)."""
     if fid_extractor == EVALUATOR_FEATURES:
         if evaluator_path is None:
             raise ValueError("eval.fid_extractor=evaluator-features needs --evaluator EVAL_DIR "
@@ -150,7 +149,7 @@ def resolve_extractor(fid_extractor: str, *, evaluator_path: str | Path | None =
 
         path = Path(evaluator_path)
         path = path / "evaluator.pt" if path.is_dir() else path
-        ev = Evaluator.load(path)
+        ev = evaluator if evaluator is not None else Evaluator.load(path)
         _register_evaluator_extractor()
         return {"feature_extractor": EVALUATOR_FEATURES, "weights_path": str(path),
                 "label": f"{EVALUATOR_FEATURES}@{ev.id}", "cache_id": f"evaluator-{ev.id}"}

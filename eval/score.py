@@ -96,6 +96,7 @@ def score_run(profile: dict[str, Any], task: str, method: str, seed: int, direct
                "data_source": data_source(meta), "substitutes": substitutes,
                "commit": git_commit()}
     rows: list[dict[str, Any]] = []
+    ev = None  # the evaluator, once loaded (reused for the FID features)
 
     if task == "cityscapes" and direction == "label2photo":
         from eval.fcn_score import score_photo_dir
@@ -115,7 +116,8 @@ def score_run(profile: dict[str, Any], task: str, method: str, seed: int, direct
         rows += make_rows(context, scores.as_dict(), n_images=n, evaluator=EVALUATOR_NAME)
 
     extractor = fid_mod.resolve_extractor(ecfg.fid_extractor, evaluator_path=evaluator_dir,
-                                          inception_weights=ecfg.inception_weights)
+                                          inception_weights=ecfg.inception_weights,
+                                          evaluator=ev)
     real_dir = root / "val" / t.target_domain(xy)
     metrics, n = fid_mod.fid_kid_dirs(
         translations, real_dir, extractor=extractor,

@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from baselines.vgg import IMAGENET_MEAN, IMAGENET_STD
 from cyclebench.tasks import TRAINID_DIR, get_task
 from cyclebench.utils import (atomic_torch_save, atomic_write_text, atomic_write_yaml, load_label,
                               load_rgb, provenance, resolve_device, seed_everything, set_threads)
@@ -45,8 +46,6 @@ from datasets.palette import IGNORE_ID, NUM_CLASSES
 from eval.profile import EvaluatorConfig
 
 FORMAT = "cyclebench-evaluator/1"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 # --- networks ------------------------------------------------------------------------------------
@@ -165,10 +164,9 @@ class FCN8sVGG16(nn.Module):
 
 def vgg16_cache_path() -> Path:
     """Where torchvision keeps its ImageNet VGG-16 weights (``$TORCH_HOME/hub/checkpoints``)."""
-    from torchvision.models import VGG16_Weights
+    from baselines.vgg import imagenet_weights_path
 
-    name = VGG16_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
-    return Path(torch.hub.get_dir()) / "checkpoints" / name
+    return imagenet_weights_path()
 
 
 def build_network(cfg: EvaluatorConfig, fc_channels: int = 4096) -> tuple[nn.Module, str]:
