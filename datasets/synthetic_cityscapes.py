@@ -550,6 +550,23 @@ def make_layout(rng: np.random.Generator, full_size: tuple[int, int]):
     return sc, st
 
 
+# Brightness modulation amplitude per style (fine, mid, coarse noise): a constant, built once.
+_MOD_AMP = np.zeros((N_STYLES, 3), dtype=np.float32)
+_MOD_AMP[ST_ROAD] = (0.05, 0.05, 0.08)
+_MOD_AMP[ST_SIDEWALK] = (0.04, 0.04, 0.06)
+_MOD_AMP[ST_FACADE] = (0.03, 0.03, 0.05)
+_MOD_AMP[ST_FOLIAGE] = (0.12, 0.3, 0.15)
+_MOD_AMP[ST_TERRAIN] = (0.1, 0.08, 0.12)
+_MOD_AMP[ST_SKY] = (0.005, 0.01, 0.06)
+_MOD_AMP[ST_VEHICLE] = (0.02, 0.02, 0.02)
+_MOD_AMP[ST_BOXVEH] = (0.02, 0.02, 0.02)
+_MOD_AMP[ST_PERSON] = (0.04, 0.06, 0.0)
+_MOD_AMP[ST_WALL] = (0.05, 0.05, 0.06)
+_MOD_AMP[ST_FENCE] = (0.03, 0.03, 0.03)
+_MOD_AMP[ST_POLE] = (0.02, 0.02, 0.02)
+_MOD_AMP[ST_WHEELED] = (0.03, 0.02, 0.0)
+
+
 # ---------------------------------------------------------------------------------------------
 def _render(sc: _Scene, st: _Street, rng: np.random.Generator) -> np.ndarray:
     h, w = sc.h, sc.w
@@ -571,22 +588,7 @@ def _render(sc: _Scene, st: _Street, rng: np.random.Generator) -> np.ndarray:
     fine = rng.standard_normal((h, w), dtype=np.float32)
     mid = smooth_noise(rng, h, w, 3.0 * scale + 1)
     coarse = smooth_noise(rng, h, w, 20.0 * scale + 2)
-    # brightness modulation amplitude per style: (fine, mid, coarse)
-    amp = np.zeros((N_STYLES, 3), dtype=np.float32)
-    amp[ST_ROAD] = (0.05, 0.05, 0.08)
-    amp[ST_SIDEWALK] = (0.04, 0.04, 0.06)
-    amp[ST_FACADE] = (0.03, 0.03, 0.05)
-    amp[ST_FOLIAGE] = (0.12, 0.3, 0.15)
-    amp[ST_TERRAIN] = (0.1, 0.08, 0.12)
-    amp[ST_SKY] = (0.005, 0.01, 0.06)
-    amp[ST_VEHICLE] = (0.02, 0.02, 0.02)
-    amp[ST_BOXVEH] = (0.02, 0.02, 0.02)
-    amp[ST_PERSON] = (0.04, 0.06, 0.0)
-    amp[ST_WALL] = (0.05, 0.05, 0.06)
-    amp[ST_FENCE] = (0.03, 0.03, 0.03)
-    amp[ST_POLE] = (0.02, 0.02, 0.02)
-    amp[ST_WHEELED] = (0.03, 0.02, 0.0)
-    a = amp[S]
+    a = _MOD_AMP[S]
     gain = 1.0 + a[..., 0] * fine + a[..., 1] * mid + a[..., 2] * coarse
 
     def where(style_id):
