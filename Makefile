@@ -40,9 +40,8 @@ test-fast: setup
 reference: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
 		--configfile config/smoke.yaml tables
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m eval regress --metrics-dir results/smoke/metrics \
-		--evaluator-csv results/smoke/evaluator/cityscapes/ground_truth.csv \
-		--reference results/reference/smoke.csv --tolerances results/reference/tolerances.yaml --update
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores 1 \
+		--configfile config/smoke.yaml --forcerun update_reference -- update_reference
 
 lint: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --lint

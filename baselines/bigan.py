@@ -34,18 +34,18 @@ from typing import Any
 
 import torch
 
-from baselines.common import resolve_params, set_requires_grad
+from cyclebench.cyclegan.image_pool import ImagePool
+from cyclebench.cyclegan.losses import lsgan_loss
+from cyclebench.cyclegan.networks import PatchDiscriminator, ResnetGenerator
+from cyclebench.gan import GANMethod, set_requires_grad
 from cyclebench.registry import register_method
-from cyclegan.image_pool import ImagePool
-from cyclegan.losses import lsgan_loss
-from cyclegan.model import GANMethod
-from cyclegan.networks import PatchDiscriminator, ResnetGenerator
 
 ENCODER_LABEL = True   # (x, G(x)) pairs are the "real" class of the joint discriminator
 DECODER_LABEL = False  # (F(y), y) pairs are the "fake" class
 
 
-@register_method("bigan", description="BiGAN/ALI: joint discriminator on (x, G(x)) vs (F(y), y)")
+@register_method("bigan", display_name="BiGAN/ALI", group="baseline",
+                 description="BiGAN/ALI: joint discriminator on (x, G(x)) vs (F(y), y)")
 class BiGAN(GANMethod):
     """BiGAN/ALI objective for image-to-image translation (Section 5.1.2)."""
 
@@ -56,7 +56,6 @@ class BiGAN(GANMethod):
 
     def __init__(self, cfg, device) -> None:
         super().__init__(cfg, device)
-        self.params = resolve_params(type(self), cfg)
         self.G = self.add_net("G", ResnetGenerator(3, 3, cfg.ngf, cfg.n_blocks))
         self.F = self.add_net("F", ResnetGenerator(3, 3, cfg.ngf, cfg.n_blocks))
         self.D = self.add_net("D", PatchDiscriminator(6, cfg.ndf, n_layers=cfg.n_layers_d,

@@ -47,12 +47,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from baselines.common import (check_direction, eval_mode, require_choice, require_number,
-                              resolve_params, set_requires_grad)
+from cyclebench.baselines.common import check_direction, eval_mode, require_choice, require_number
 from cyclebench.config import ConfigError
+from cyclebench.cyclegan.losses import bce_gan_loss
+from cyclebench.gan import GANMethod, set_requires_grad
 from cyclebench.registry import register_method
-from cyclegan.losses import bce_gan_loss
-from cyclegan.model import GANMethod
 
 DOMAINS = ("x", "y")
 
@@ -137,7 +136,8 @@ class CoupledDiscriminator(nn.Module):
         return self.shared(self.heads[domain](images)).view(images.shape[0])
 
 
-@register_method("cogan", description="CoGAN: coupled GANs, translation by latent inversion")
+@register_method("cogan", display_name="CoGAN", group="baseline",
+                 description="CoGAN: coupled GANs, translation by latent inversion")
 class CoGAN(GANMethod):
     """CoGAN (Section 5.1.2): coupled generators/discriminators; translate by inverting z."""
 
@@ -156,7 +156,7 @@ class CoGAN(GANMethod):
 
     def __init__(self, cfg, device) -> None:
         super().__init__(cfg, device)
-        self.params = p = resolve_params(type(self), cfg)
+        p = self.params
         for key in ("z_dim", "g_separate_layers", "d_separate_layers", "inversion_restarts"):
             require_number(p, key, self.name, minimum=1, integer=True)
         require_number(p, "inversion_steps", self.name, minimum=0, integer=True)

@@ -1,13 +1,12 @@
 """Shared plumbing of the baselines (CycleGAN paper, Section 5.1.2: "all baselines use the same
 architecture and details as CycleGAN, except CoGAN").
 
-- :func:`resolve_params`: a method's ``default_params`` merged with ``cfg.method_params``
-  (unknown keys fail with the method and key name).
-- :func:`eval_mode`, :func:`forked_rng`: small context helpers (``set_requires_grad`` is
-  ``cyclegan.model``'s, re-exported).
-- Every baseline subclasses ``cyclegan.model.GANMethod`` (nets/optimisers/pools dicts, Adam,
-  the lr schedule of ``cyclegan.schedule``, state dicts, eval-mode translation, bf16 autocast
-  and channels_last on CUDA), so all methods share CycleGAN's training details.
+- :func:`require_choice`, :func:`require_number`: parameter checks whose errors name the key.
+- :func:`eval_mode`, :func:`forked_rng`: small context helpers.
+- Every baseline subclasses :class:`cyclebench.gan.GANMethod` (nets/optimisers/pools dicts,
+  Adam, the lr schedule of ``cyclegan.schedule``, state dicts, eval-mode translation, bf16
+  autocast and channels_last on CUDA, and ``self.params`` resolved by the registry), so all
+  methods share CycleGAN's training details.
 - :class:`DirectionalMethod`: the base of SimGAN, feature loss + GAN and pix2pix.  The paper
   trains *one model per direction* for these; here one registered method holds two
   independent one-way models, ``x2y`` (generator ``G: X -> Y``, discriminator ``D_Y``) and
@@ -26,8 +25,8 @@ import torch
 from torch import nn
 
 from cyclebench.config import ConfigError
-from cyclegan.image_pool import ImagePool
-from cyclegan.model import GANMethod, set_requires_grad  # noqa: F401  (re-exported)
+from cyclebench.cyclegan.image_pool import ImagePool
+from cyclebench.gan import GANMethod
 
 DIRECTIONS = ("x2y", "y2x")
 # Paper naming: G: X -> Y judged by D_Y; F: Y -> X judged by D_X.
@@ -38,18 +37,6 @@ def check_direction(direction: str) -> str:
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be 'x2y' or 'y2x', got {direction!r}")
     return direction
-
-
-def resolve_params(method: type, cfg) -> dict[str, Any]:
-    """``method.default_params`` overridden by ``cfg.method_params`` (unknown keys fail)."""
-    params = dict(getattr(method, "default_params", {}))
-    given = dict(getattr(cfg, "method_params", {}) or {})
-    unknown = sorted(set(given) - set(params))
-    if unknown:
-        raise ConfigError(f"method_params for {getattr(method, 'name', method.__name__)!r}: "
-                          f"unknown key(s) {unknown}; known: {sorted(params)}")
-    params.update(given)
-    return params
 
 
 def require_choice(params: dict[str, Any], key: str, choices: Iterable[str], method: str) -> str:
@@ -110,7 +97,6 @@ class DirectionalMethod(GANMethod):
 
     def __init__(self, cfg, device) -> None:
         super().__init__(cfg, device)
-        self.params = resolve_params(type(self), cfg)
         self.validate_params()
         for direction in DIRECTIONS:
             g_name, d_name = DIRECTION_NETS[direction]

@@ -40,15 +40,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F_nn
 
-from baselines.simgan import SimGAN
-from baselines.vgg import VGG16Relu42, extractor_name
+from cyclebench.baselines.simgan import SimGAN
+from cyclebench.baselines.vgg import VGG16Relu42, extractor_name
 from cyclebench.config import ConfigError
 from cyclebench.registry import register_method
 
 IMAGENET_EXTRACTOR = extractor_name("imagenet")  # the paper's network: no substitute
 
 
-@register_method("feature_gan",
+@register_method("feature_gan", display_name="Feature loss + GAN", group="baseline",
                  description="Feature loss + GAN: SimGAN with L1 on VGG-16 relu4_2 features")
 class FeatureGAN(SimGAN):
     """SimGAN with the self-regularisation L1 on VGG-16 relu4_2 features (Section 5.1.2)."""

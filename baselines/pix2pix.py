@@ -40,18 +40,20 @@ import torch
 import torch.nn.functional as F_nn
 from torch import nn
 
-from baselines.common import (DIRECTION_NETS, DirectionalMethod, forked_rng, require_choice,
-                              require_number, set_requires_grad)
-from baselines.unet import UnetGenerator, unet_num_downs
+from cyclebench.baselines.common import (DIRECTION_NETS, DirectionalMethod, forked_rng,
+                                         require_choice, require_number)
+from cyclebench.baselines.unet import UnetGenerator, unet_num_downs
 from cyclebench.config import ConfigError
+from cyclebench.cyclegan.losses import bce_gan_loss
+from cyclebench.cyclegan.networks import PatchDiscriminator
+from cyclebench.gan import set_requires_grad
 from cyclebench.registry import register_method
-from cyclegan.losses import bce_gan_loss
-from cyclegan.networks import PatchDiscriminator
 
 TEST_MODES = ("train_like", "eval")
 
 
-@register_method("pix2pix", description="pix2pix: U-Net + conditional PatchGAN + 100*L1, paired")
+@register_method("pix2pix", display_name="pix2pix", group="paired",
+                 description="pix2pix: U-Net + conditional PatchGAN + 100*L1, paired")
 class Pix2Pix(DirectionalMethod):
     """pix2pix (paired upper bound): one U-Net + conditional PatchGAN per direction."""
 

@@ -33,14 +33,15 @@ import torch
 import torch.nn.functional as F_nn
 from torch import nn
 
-from baselines.common import DIRECTION_NETS, DirectionalMethod, require_number, set_requires_grad
+from cyclebench.baselines.common import DIRECTION_NETS, DirectionalMethod, require_number
+from cyclebench.cyclegan.losses import lsgan_loss
+from cyclebench.cyclegan.networks import PatchDiscriminator, ResnetGenerator
+from cyclebench.gan import discriminator_loss, set_requires_grad
 from cyclebench.registry import register_method
-from cyclegan.losses import lsgan_loss
-from cyclegan.model import discriminator_loss
-from cyclegan.networks import PatchDiscriminator, ResnetGenerator
 
 
-@register_method("simgan", description="SimGAN: LSGAN + lambda * ||x - G(x)||_1, one model per direction")
+@register_method("simgan", display_name="SimGAN", group="baseline",
+                 description="SimGAN: LSGAN + lambda * ||x - G(x)||_1, one model per direction")
 class SimGAN(DirectionalMethod):
     """SimGAN (Section 5.1.2): adversarial loss plus L1 self-regularisation, per direction."""
 

@@ -1,172 +1,249 @@
-"""Typed run configuration.
+"""Typed, frozen step configurations: what one step of the benchmark needs, and nothing else.
 
-A *profile* (``config/<name>.yaml``, validated by ``workflow/schemas/config.schema.yaml``)
-describes a whole benchmark.  :func:`run_config` turns (profile, task, method, seed) into the
-flat :class:`TrainConfig` of one training run.  The same dataclass is what a run writes to
-``config.resolved.yaml`` and what ``python -m cyclegan train --config`` reads back, so any run
-can be repeated from its resolved config alone.
+``cyclebench.profile`` validates a profile (``config/<name>.yaml``) once against
+``workflow/schemas/config.schema.yaml`` and builds these; the Snakemake rules pass them to the
+steps as JSON (``--config-json``) beside explicit input and output paths:
+
+=================  ==============================  ======================================
+step config        one per                         built by ``cyclebench.profile``
+=================  ==============================  ======================================
+``DataConfig``     task                            :func:`~cyclebench.profile.data_config`
+``TrainConfig``    run (task, method, seed)        :func:`~cyclebench.profile.train_config`
+``EvaluatorConfig``  evaluator (cityscapes)        :func:`~cyclebench.profile.evaluator_config`
+``EvalConfig``     profile (the metric protocol)   :func:`~cyclebench.profile.eval_config`
+=================  ==============================  ======================================
+
+The schema is the single home of defaults, bounds and descriptions: these classes carry no
+defaults, and :meth:`StepConfig.from_dict` checks a dict's keys, types and (through the
+schema section named by ``SCHEMA``) bounds, so a step run by hand from a JSON or YAML file gets
+the same one-line errors as a profile.  A training run writes its ``TrainConfig`` to
+``config.resolved.yaml`` first; ``cyclebench train --config`` reads it back, so any run can be
+repeated from its resolved config alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
+from cyclebench import schema
+from cyclebench.errors import ConfigError
 
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or of the wrong type (the message names it)."""
+__all__ = ["ConfigError", "DataConfig", "EvalConfig", "EvaluatorConfig", "StepConfig",
+           "TrainConfig"]
 
 
-@dataclass
-class TrainConfig:
+_SCALARS = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _coerce(name: str, tname: str, value: Any, source: str) -> Any:
+    """``value`` as the annotated type ``tname`` (a string: the module uses postponed
+    annotations), or a ConfigError naming the key."""
+    options = [t.strip() for t in tname.split("|")]
+    if value is None:
+        if "None" in options:
+            return None
+        raise ConfigError(f"{source}: key {name!r} must be of type {tname}, got None")
+    for option in options:
+        if option.startswith("dict"):
+            if isinstance(value, dict):
+                return dict(value)
+        elif option.startswith("tuple[int"):
+            if isinstance(value, (list, tuple)) and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in value):
+                return tuple(value)
+        elif option in _SCALARS:
+            expected = _SCALARS[option]
+            if isinstance(value, bool):
+                if expected is bool:
+                    return value
+            elif expected is float and isinstance(value, (int, float)):
+                return float(value)
+            elif isinstance(value, expected):
+                return value
+    raise ConfigError(f"{source}: key {name!r} must be of type {tname}, got {value!r}")
+
+
+class StepConfig:
+    """Loading, checking and saving of a frozen step-config dataclass."""
+
+    # JSON pointer into the profile schema of the section whose bounds apply to this config
+    SCHEMA: ClassVar[str] = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config"):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping, got {type(data).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {unknown}; known keys: {sorted(fields)}")
+        missing = sorted(set(fields) - set(data))
+        if missing:
+            raise ConfigError(f"{source}: missing key(s) {missing} (a step config is complete: "
+                              "build it with cyclebench.profile, or start from a "
+                              "config.resolved.yaml)")
+        values = {k: _coerce(k, str(fields[k].type), v, source) for k, v in data.items()}
+        if cls.SCHEMA:
+            schema.check_section(cls.SCHEMA, values, source)
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "--config-json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{source} is not valid JSON: {exc}") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_arg(cls, text: str, flag: str = "--config-json"):
+        """A command-line value: JSON text (what the rules pass) or a JSON/YAML file."""
+        if not text.lstrip().startswith("{") and Path(text).is_file():
+            return cls.load(text)
+        return cls.from_json(text, source=flag)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """A YAML (or JSON) file; a ``provenance`` key (written by runs) is not a setting."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at top level")
+        data.pop("provenance", None)
+        return cls.from_dict(data, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        # tuples are lists in JSON and YAML
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def replace(self, **changes: Any):
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class DataConfig(StepConfig):
+    """How one task's data is prepared (``tasks.<task>`` of the profile, plus its data seed)."""
+
+    SCHEMA: ClassVar[str] = "#/$defs/task"
+
+    task: str                          # cityscapes | maps
+    source: str                        # synthetic | cityscapes | pix2pix
+    n_train: int                       # train pairs (synthetic) or at most N (real)
+    n_val: int                         # val pairs (synthetic) or at most N (real)
+    size: int                          # prepared square image size
+    full_size: tuple[int, int] | None  # [H, W] kept for the full-resolution protocol
+    root: str | None                   # dataset folder (real sources)
+    url: str | None                    # pix2pix archive URL or path
+    sha256: str | None                 # expected archive sha256
+    seed: int                          # synthetic generator seed (the profile's data_seed)
+
+
+@dataclass(frozen=True)
+class TrainConfig(StepConfig):
+    """One training run: a registered method on one task with one seed."""
+
+    SCHEMA: ClassVar[str] = "#/$defs/train_settings"
+
     # --- identity ----------------------------------------------------------------------------
-    profile: str = "adhoc"            # profile name (results/<profile>/...)
-    task: str = "cityscapes"          # cityscapes | maps
-    method: str = "cyclegan"          # a registered method or variant name
-    seed: int = 0                     # seeds python, numpy, torch and the data order
-    data_root: str = ""               # prepared task data: <data_root>/<split>/<domain>/*.png
+    profile: str                      # profile name (labels the run's outputs)
+    task: str                         # cityscapes | maps
+    method: str                       # a registered method or variant name
+    seed: int                         # seeds python, numpy, torch and the data order
+    data_root: str                    # prepared task data: <data_root>/<split>/<domain>/*.png
     # --- data --------------------------------------------------------------------------------
-    load_size: int = 143              # resize (bicubic) before the random crop
-    crop_size: int = 128              # training crop = network input size
-    flip: bool = True                 # random horizontal flip
-    max_train_images: int = 0         # 0 = all; otherwise the first N per domain
+    load_size: int                    # resize (bicubic) before the random crop
+    crop_size: int                    # training crop = network input size
+    flip: bool                        # random horizontal flip
+    max_train_images: int             # 0 = all; otherwise the first N per domain
     # --- networks ----------------------------------------------------------------------------
-    ngf: int = 64                     # generator filters in the first conv layer
-    ndf: int = 64                     # discriminator filters in the first conv layer
-    n_blocks: int = 6                 # residual blocks in the ResNet generator (6 @128, 9 @256)
-    n_layers_d: int = 3               # PatchGAN stride-2 layers (3 = 70x70 receptive field)
-    init_gain: float = 0.02           # std of N(0, gain) weight initialisation
+    ngf: int                          # generator filters in the first conv layer
+    ndf: int                          # discriminator filters in the first conv layer
+    n_blocks: int                     # residual blocks in the ResNet generator (6 @128, 9 @256)
+    n_layers_d: int                   # PatchGAN stride-2 layers (3 = 70x70 receptive field)
+    init_gain: float                  # std of N(0, gain) weight initialisation
     # --- optimisation ------------------------------------------------------------------------
-    batch_size: int = 1               # paper: 1
-    lr: float = 0.0002                # Adam learning rate
-    beta1: float = 0.5                # Adam beta1
-    beta2: float = 0.999              # Adam beta2
-    n_epochs: int = 100               # epochs at the initial learning rate
-    n_epochs_decay: int = 100         # epochs of linear decay to zero
-    iters_per_epoch: int = 0          # 0 = one pass over the data (max(|X|, |Y|) samples)
+    batch_size: int                   # paper: 1
+    lr: float                         # Adam learning rate
+    beta1: float                      # Adam beta1
+    beta2: float                      # Adam beta2
+    n_epochs: int                     # epochs at the initial learning rate
+    n_epochs_decay: int               # epochs of linear decay to zero
+    iters_per_epoch: int              # 0 = one pass over the data (max(|X|, |Y|) samples)
     # --- losses (CycleGAN; other methods read what applies) -----------------------------------
-    lambda_cycle: float = 10.0        # weight of the cycle-consistency L1 terms
-    lambda_identity: float = 0.0      # identity weight, relative to lambda_cycle (0.5 when on)
-    pool_size: int = 50               # image history buffer per discriminator (0 = off)
-    method_params: dict[str, Any] = field(default_factory=dict)  # resolved method parameters
+    lambda_cycle: float               # weight of the cycle-consistency L1 terms
+    lambda_identity: float            # identity weight, relative to lambda_cycle (0.5 when on)
+    pool_size: int                    # image history buffer per discriminator (0 = off)
+    method_params: dict[str, Any]     # the method's resolved parameters (registry)
     # --- runtime -----------------------------------------------------------------------------
-    device: str = "auto"              # auto | cpu | cuda | cuda:N
-    threads: int = 1                  # torch intra-op threads (Snakemake's {threads})
-    num_workers: int = 0              # DataLoader worker processes
-    amp_bf16: bool = False            # CUDA only: bf16 autocast for forward passes
-    channels_last: bool = False       # CUDA only: channels_last memory format
-    deterministic: bool = True        # torch.use_deterministic_algorithms on CPU
-    checkpoint_every: int = 500       # iterations between atomic checkpoints (and at the end)
-    log_every: int = 10               # iterations between train_log.csv rows
-    sample_every: int = 0             # iterations between sample grids (0 = each epoch end)
+    device: str                       # auto | cpu | cuda | cuda:N
+    threads: int                      # torch intra-op threads (Snakemake's {threads})
+    num_workers: int                  # DataLoader worker processes
+    amp_bf16: bool                    # CUDA only: bf16 autocast for forward passes
+    channels_last: bool               # CUDA only: channels_last memory format
+    deterministic: bool               # torch.use_deterministic_algorithms on CPU
+    checkpoint_every: int             # iterations between atomic checkpoints (and at the end)
+    log_every: int                    # iterations between train_log.csv rows
+    sample_every: int                 # iterations between sample grids (0 = each epoch end)
 
-    # ---------------------------------------------------------------------------------------
     @property
     def total_epochs(self) -> int:
         return self.n_epochs + self.n_epochs_decay
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "TrainConfig":
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(f"{source}: unknown key(s) {unknown}; known keys: {sorted(known)}")
-        kwargs = {}
-        for name, value in data.items():
-            kwargs[name] = _coerce(name, known[name], value, source)
-        return cls(**kwargs)
+@dataclass(frozen=True)
+class EvaluatorConfig(StepConfig):
+    """The fixed segmentation network standing in for the paper's Cityscapes FCN-8s
+    (Section 5.1.1); sizes are resolved (no 0 = "the task's size" placeholders)."""
 
-    @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"config file not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping at top level")
-        data.pop("provenance", None)  # written by runs; not a setting
-        return cls.from_dict(data, source=str(path))
+    SCHEMA: ClassVar[str] = "#/properties/evaluator"
 
-    @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--config-json is not valid JSON: {exc}") from None
-        return cls.from_dict(data, source="--config-json")
+    arch: str                         # small_fcn (CPU profiles) | fcn8s_vgg16 (paper profile)
+    width: int                        # small_fcn: channels of the first stage (x2 per stage)
+    input_size: int                   # network input / training crop
+    load_size: int                    # resize before the random crop
+    epochs: int                       # passes over the real train photos
+    batch_size: int                   # images per step
+    lr: float                         # Adam learning rate, poly(0.9) decay to 0 over training
+    weight_decay: float               # Adam (L2) weight decay
+    seed: int                         # seeds initialisation, data order and augmentation
+    imagenet_weights: str | None      # fcn8s_vgg16: null (scratch) | auto | torchvision | PATH
 
 
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+@dataclass(frozen=True)
+class EvalConfig(StepConfig):
+    """The metric protocol (Section 5.1.1): resolution of the segmentation scores and the
+    FID/KID feature extractor, plus who is measured (profile) and where (device)."""
 
+    SCHEMA: ClassVar[str] = "#/properties/eval"
 
-def _coerce(name: str, f: dataclasses.Field, value: Any, source: str) -> Any:
-    tname = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    if tname.startswith("dict"):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: key {name!r} must be a mapping, got {value!r}")
-        return dict(value)
-    expected = _TYPES.get(tname)
-    if expected is None:
-        return value
-    if expected is bool:
-        if isinstance(value, bool):
-            return value
-    elif expected is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif expected is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(value, expected):
-        return value
-    raise ConfigError(f"{source}: key {name!r} must be of type {tname}, got {value!r}")
+    profile: str                      # profile name (the rows' profile column)
+    device: str                       # auto | cpu | cuda | cuda:N
+    upsample_to_full: bool            # score at val/trainid_full resolution (official protocol)
+    full_res_mode: str                # logits: upsample class scores | image: upsample the image
+    fid_extractor: str                # evaluator-features (offline) | inception-v3-compat
+    inception_weights: str | None     # path to torch-fidelity's Inception weights (.pth)
+    kid_subset_size: int              # upper bound; lowered to min(n_generated, n_real)
+    kid_subsets: int                  # KID subsets (torch-fidelity default)
+    batch_size: int                   # images per forward pass when scoring
+    fid_cache: bool                   # cache real-image features (key: content hash + extractor)
 
-
-# Keys of a profile's ``train`` section that map 1:1 onto TrainConfig fields.
-TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - {
-    "profile", "task", "method", "seed", "data_root", "method_params", "threads",
-}
-
-
-def data_root(profile: dict[str, Any], task: str) -> Path:
-    """Where a profile's prepared data of ``task`` lives."""
-    return Path(profile.get("results_dir", "results")) / profile["profile"] / "data" / task
-
-
-def run_config(profile: dict[str, Any], task: str, method: str, seed: int,
-               threads: int = 1) -> TrainConfig:
-    """Build the TrainConfig of one run from a validated profile dict.
-
-    Precedence (later wins): TrainConfig defaults < profile ``train`` < profile
-    ``tasks.<task>.train`` < method params from the registry < profile
-    ``method_params.<method>``.
-    """
-    from cyclebench.registry import get_method
-
-    values: dict[str, Any] = {}
-    for section, src in ((profile.get("train") or {}, "train"),
-                         ((profile["tasks"][task].get("train") or {}), f"tasks.{task}.train")):
-        for key, value in section.items():
-            if key not in TRAIN_KEYS:
-                raise ConfigError(f"profile key {src}.{key} is not a training setting")
-            values[key] = value
-    spec = get_method(method)
-    overrides = (profile.get("method_params") or {}).get(method) or {}
-    try:
-        params = spec.resolved_params(overrides)
-    except KeyError as exc:
-        raise ConfigError(f"method_params.{method}: {exc.args[0]}") from None
-    values.setdefault("device", profile.get("device", "auto"))
-    values.update(
-        profile=profile["profile"], task=task, method=method, seed=int(seed),
-        data_root=str(data_root(profile, task)), method_params=params, threads=int(threads),
-    )
-    return TrainConfig.from_dict(values, source=f"profile {profile['profile']}")
+    def protocol(self) -> dict[str, Any]:
+        """The metric settings alone (what the evaluator's resolved config records)."""
+        d = self.to_dict()
+        del d["profile"], d["device"]
+        return d

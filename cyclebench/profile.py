@@ -1,7 +1,11 @@
-"""Benchmark profiles: loading, schema validation (with defaults) and semantic checks.
+"""A benchmark profile, validated once, and the typed step configs built from it.
 
-The schema is ``workflow/schemas/config.schema.yaml``; the Snakefile and the tests call
-:func:`validate_profile`, so a wrong key or value fails before any job starts, naming the key.
+A profile (``config/<name>.yaml``; several files merge, later ones win, as Snakemake merges
+``--configfile``\\ s) describes a whole benchmark.  :func:`validate_profile` checks it against
+the schema (filling its defaults) and adds the checks the schema cannot express; the Snakefile
+calls it before any job starts, so a wrong key or value fails naming the key.  Only this
+module reads the raw profile: every step receives its own frozen config
+(``cyclebench.config``) from one of the builders below, and explicit paths from its rule.
 """
 
 from __future__ import annotations
@@ -11,38 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator, validators
 
-from cyclebench.config import ConfigError, TrainConfig
-from cyclebench.tasks import TASKS
+from cyclebench import schema
+from cyclebench.config import DataConfig, EvalConfig, EvaluatorConfig, TrainConfig
+from cyclebench.errors import ConfigError
+from cyclebench.registry import get_method, registered_methods
+from cyclebench.tasks import get_task
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-
-
-def _with_defaults(validator_class):
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for name, sub in properties.items():
-                if isinstance(sub, dict) and "default" in sub and name not in instance:
-                    instance[name] = copy.deepcopy(sub["default"])
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return validators.extend(validator_class, {"properties": set_defaults})
-
-
-_DefaultFillingValidator = _with_defaults(Draft202012Validator)
-
-
-def load_schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
-
-
-def _key_path(error) -> str:
-    path = ".".join(str(p) for p in error.absolute_path)
-    return path or "<top level>"
+# Keys of a TrainConfig that are not training settings of the schema: a run's identity, its
+# resolved method parameters and the runtime thread count.
+RUN_KEYS = ("profile", "task", "method", "seed", "data_root", "method_params", "threads")
+TRAIN_SETTINGS = "#/$defs/train_settings"
+DATA_KEYS = ("source", "n_train", "n_val", "size", "full_size", "root", "url", "sha256")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -56,65 +40,12 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def validate_profile(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
-    """Validate ``config`` in place (filling defaults) and return it; raise ConfigError."""
-    validator = _DefaultFillingValidator(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"  - {_key_path(e)}: {e.message}" for e in errors[:10]]
-        raise ConfigError(f"{source}: invalid profile:\n" + "\n".join(lines))
-    check_semantics(config, source)
-    return config
-
-
-def check_semantics(config: dict[str, Any], source: str = "config") -> None:
-    """Checks the schema cannot express: registered methods, task/source combinations..."""
-    from cyclebench.registry import get_method, registered_methods
-
-    known = set(registered_methods())
-    for task_name, task in config["tasks"].items():
-        unknown = [m for m in task["methods"] if m not in known]
-        if unknown:
-            raise ConfigError(
-                f"{source}: tasks.{task_name}.methods: unknown method(s) {unknown}; "
-                f"registered: {sorted(known)}"
-            )
-        if task["source"] == "cityscapes" and task_name != "cityscapes":
-            raise ConfigError(f"{source}: tasks.{task_name}.source: 'cityscapes' is only valid "
-                              "for the cityscapes task")
-        if task["source"] == "pix2pix" and not task.get("url"):
-            raise ConfigError(f"{source}: tasks.{task_name}.url is required when source is pix2pix")
-        train = {**config.get("train", {}), **task.get("train", {})}
-        load = train.get("load_size", TrainConfig.load_size)
-        crop = train.get("crop_size", TrainConfig.crop_size)
-        if crop > load:
-            raise ConfigError(f"{source}: tasks.{task_name}.train.crop_size ({crop}) must not "
-                              f"exceed load_size ({load})")
-        for method in task["methods"]:
-            overrides = config.get("method_params", {}).get(method) or {}
-            try:
-                get_method(method).resolved_params(overrides)
-            except KeyError as exc:
-                raise ConfigError(f"{source}: method_params.{method}: {exc.args[0]}") from None
-    for method in config.get("method_params", {}):
-        if method not in known:
-            raise ConfigError(f"{source}: method_params.{method}: unknown method; "
-                              f"registered: {sorted(known)}")
-    if (config.get("eval", {}).get("fid_extractor") == "evaluator-features"
-            and "cityscapes" not in config["tasks"]):
-        raise ConfigError(f"{source}: eval.fid_extractor 'evaluator-features' needs the "
-                          "cityscapes task (its evaluator provides the features)")
-    unknown_tasks = set(config["tasks"]) - set(TASKS)
-    if unknown_tasks:  # pragma: no cover - the schema already rejects these
-        raise ConfigError(f"{source}: unknown tasks {sorted(unknown_tasks)}")
-
-
 def load_profile(*paths: str | Path) -> dict[str, Any]:
     """Load and merge YAML profile files (later files override earlier), then validate."""
     config: dict[str, Any] = {}
     for path in paths:
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise ConfigError(f"profile file not found: {path}")
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
@@ -123,17 +54,135 @@ def load_profile(*paths: str | Path) -> dict[str, Any]:
     return validate_profile(config, source=", ".join(str(p) for p in paths))
 
 
-def data_view(config: dict[str, Any], task: str) -> dict[str, Any]:
-    """The part of a profile that determines a task's prepared data (for rerun triggers)."""
-    section = {k: v for k, v in config["tasks"][task].items() if k not in ("methods", "train")}
-    return {"profile": config["profile"], "results_dir": config["results_dir"],
-            "data_seed": config["data_seed"], "tasks": {task: section}}
+def validate_profile(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """Validate ``config`` in place (filling defaults) and return it; raise ConfigError."""
+    schema.validate(config, source)
+    _check_semantics(config, source)
+    return config
 
 
-def eval_view(config: dict[str, Any], task: str) -> dict[str, Any]:
-    """The part of a profile that determines evaluation results of ``task``."""
-    view = data_view(config, task)
+def _check_semantics(config: dict[str, Any], source: str) -> None:
+    """What the schema cannot express: registered methods and their parameters, task/source
+    combinations, crop within load size, the evaluator features' task; and every step config
+    of the profile builds (so a bad value fails before any job starts)."""
+    known = set(registered_methods())
+    for method in config.get("method_params", {}):
+        if method not in known:
+            raise ConfigError(f"{source}: method_params.{method}: unknown method; "
+                              f"registered: {sorted(known)}")
+    for task_name, task in config["tasks"].items():
+        unknown = [m for m in task["methods"] if m not in known]
+        if unknown:
+            raise ConfigError(f"{source}: tasks.{task_name}.methods: unknown method(s) {unknown}; "
+                              f"registered: {sorted(known)}")
+        if task["source"] == "cityscapes" and task_name != "cityscapes":
+            raise ConfigError(f"{source}: tasks.{task_name}.source: 'cityscapes' is only valid "
+                              "for the cityscapes task")
+        if task["source"] == "pix2pix" and not task.get("url"):
+            raise ConfigError(f"{source}: tasks.{task_name}.url is required when source is pix2pix")
+        train = _train_settings(config, task_name)
+        if train["crop_size"] > train["load_size"]:
+            raise ConfigError(f"{source}: tasks.{task_name}.train.crop_size "
+                              f"({train['crop_size']}) must not exceed load_size "
+                              f"({train['load_size']})")
+        for method in task["methods"]:
+            _method_params(config, method, source)
+    if (config["eval"]["fid_extractor"] == "evaluator-features"
+            and "cityscapes" not in config["tasks"]):
+        raise ConfigError(f"{source}: eval.fid_extractor 'evaluator-features' needs the "
+                          "cityscapes task (its evaluator provides the features)")
     if "cityscapes" in config["tasks"]:
-        view["tasks"].update(data_view(config, "cityscapes")["tasks"])
-    view.update(device=config["device"], evaluator=config["evaluator"], eval=config["eval"])
-    return view
+        evaluator_config(config)
+
+
+def _train_settings(profile: dict[str, Any], task: str) -> dict[str, Any]:
+    """Schema defaults < profile ``train`` < ``tasks.<task>.train`` (the device defaults to
+    the profile's)."""
+    values = schema.defaults(TRAIN_SETTINGS)
+    values["device"] = profile["device"]
+    values.update(profile.get("train") or {})
+    values.update(profile["tasks"][task].get("train") or {})
+    return values
+
+
+def _method_params(profile: dict[str, Any], method: str, source: str) -> dict[str, Any]:
+    """The registry's parameters of ``method`` with the profile's ``method_params`` over them."""
+    overrides = (profile.get("method_params") or {}).get(method) or {}
+    try:
+        return get_method(method).resolved_params(overrides)
+    except KeyError as exc:
+        raise ConfigError(f"{source}: method_params.{method}: {exc.args[0]}") from None
+
+
+def _task(profile: dict[str, Any], task: str) -> dict[str, Any]:
+    try:
+        return profile["tasks"][task]
+    except KeyError:
+        raise ConfigError(f"profile {profile.get('profile')!r} has no task {task!r} "
+                          f"(tasks: {sorted(profile.get('tasks', {}))})") from None
+
+
+# --- step configs -------------------------------------------------------------------------
+def data_config(profile: dict[str, Any], task: str) -> DataConfig:
+    """How ``task``'s data is prepared."""
+    section = _task(profile, task)
+    return DataConfig.from_dict({"task": task, "seed": profile["data_seed"],
+                                 **{k: section[k] for k in DATA_KEYS}},
+                                source=f"profile {profile['profile']}: tasks.{task}")
+
+
+def train_config(profile: dict[str, Any], task: str, method: str, seed: int, *,
+                 data_root: str | Path, threads: int = 1) -> TrainConfig:
+    """The TrainConfig of one run.
+
+    Precedence (later wins): schema defaults < profile ``train`` < ``tasks.<task>.train``;
+    method parameters: the registry's (variant over class defaults) < profile
+    ``method_params.<method>``.  ``data_root`` is the prepared data the rule points the run at.
+    """
+    _task(profile, task)
+    source = f"profile {profile['profile']}"
+    values = _train_settings(profile, task)
+    values.update(profile=profile["profile"], task=task, method=method, seed=int(seed),
+                  data_root=str(data_root), method_params=_method_params(profile, method, source),
+                  threads=int(threads))
+    return TrainConfig.from_dict(values, source=source)
+
+
+def default_train_config(**overrides: Any) -> TrainConfig:
+    """A TrainConfig from the schema's defaults alone (for benchmarks and tests run outside a
+    profile); the method's parameters come from the registry unless given."""
+    values = schema.defaults(TRAIN_SETTINGS)
+    values.update(profile="adhoc", task="cityscapes", method="cyclegan", seed=0, data_root="",
+                  device="auto", threads=1)
+    values.update(overrides)
+    if "method_params" not in overrides:
+        values["method_params"] = get_method(values["method"]).resolved_params()
+    return TrainConfig.from_dict(values, source="default_train_config")
+
+
+def evaluator_config(profile: dict[str, Any], task: str = "cityscapes") -> EvaluatorConfig:
+    """The evaluator of ``task`` with its sizes resolved: ``input_size`` 0 = the task's image
+    size, ``load_size`` 0 = round(1.125 * input_size)."""
+    source = f"profile {profile['profile']}: evaluator"
+    if not get_task(task).has_labels:
+        raise ConfigError(f"task {task!r} has no segmentation labels: the evaluator is trained "
+                          "on cityscapes (it also serves the maps task as an FID feature "
+                          "extractor)")
+    values = dict(profile["evaluator"])
+    if values["input_size"] == 0:
+        values["input_size"] = int(_task(profile, task)["size"])
+    if values["load_size"] == 0:
+        values["load_size"] = int(round(1.125 * values["input_size"]))
+    if values["load_size"] < values["input_size"]:
+        raise ConfigError(f"{source}.load_size ({values['load_size']}) must be >= "
+                          f"evaluator.input_size ({values['input_size']})")
+    if values["arch"] == "small_fcn" and values["imagenet_weights"] is not None:
+        raise ConfigError(f"{source}.imagenet_weights applies to fcn8s_vgg16 only; set it to "
+                          "null for small_fcn")
+    return EvaluatorConfig.from_dict(values, source=source)
+
+
+def eval_config(profile: dict[str, Any]) -> EvalConfig:
+    """The metric protocol of the profile."""
+    return EvalConfig.from_dict({"profile": profile["profile"], "device": profile["device"],
+                                 **profile["eval"]}, source=f"profile {profile['profile']}: eval")

@@ -107,10 +107,22 @@ class Method:
             nets[k].load_state_dict(sd)
 
 
+# How a method relates to the paper's comparison; the tables choose their rows by group.
+GROUPS = {
+    "proposed": "the paper's method (CycleGAN)",
+    "baseline": "an unpaired baseline of the paper (Section 5.1.2)",
+    "ablation": "a loss ablation of CycleGAN (Section 5.1.4)",
+    "paired": "a paired method: the upper bound (pix2pix)",
+    "extra": "a method that is not in the 2017 paper",
+}
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     name: str
     cls: type
+    display_name: str  # the row label in tables and figures
+    group: str  # a key of GROUPS
     params: dict[str, Any] = field(default_factory=dict)  # variant defaults over cls.default_params
     base: str | None = None  # for variants: the method they derive from
     description: str = ""
@@ -131,34 +143,48 @@ class MethodSpec:
 _REGISTRY: dict[str, MethodSpec] = {}
 
 # Modules whose import registers methods.  Extend this list to add a module of methods.
-METHOD_MODULES = ["cyclegan.model", "baselines"]
+METHOD_MODULES = ["cyclebench.cyclegan.model", "cyclebench.baselines"]
 
 
-def register_method(name: str, description: str = "") -> Callable[[type], type]:
-    """Class decorator registering a method under an explicit name; duplicates are rejected."""
+def _check_meta(name: str, display_name: str, group: str) -> None:
+    if name in _REGISTRY:
+        raise ValueError(f"method {name!r} is already registered ({_REGISTRY[name].cls})")
+    if not display_name or not isinstance(display_name, str):
+        raise ValueError(f"method {name!r}: display_name must be a non-empty string")
+    if group not in GROUPS:
+        raise ValueError(f"method {name!r}: group {group!r} is not one of {sorted(GROUPS)}")
+
+
+def register_method(name: str, *, display_name: str, group: str = "extra",
+                    description: str = "") -> Callable[[type], type]:
+    """Class decorator registering a method under an explicit name; duplicates are rejected.
+
+    ``display_name`` labels its rows in every table and figure; ``group`` (a key of
+    :data:`GROUPS`) decides which tables show it."""
 
     def deco(cls: type) -> type:
-        if name in _REGISTRY:
-            raise ValueError(f"method {name!r} is already registered ({_REGISTRY[name].cls})")
+        _check_meta(name, display_name, group)
         cls.name = name
-        _REGISTRY[name] = MethodSpec(name=name, cls=cls, description=description or (cls.__doc__ or "").strip().split("\n")[0])
+        _REGISTRY[name] = MethodSpec(
+            name=name, cls=cls, display_name=display_name, group=group,
+            description=description or (cls.__doc__ or "").strip().split("\n")[0])
         return cls
 
     return deco
 
 
-def register_variant(name: str, base: str, description: str = "", **params: Any) -> None:
+def register_variant(name: str, base: str, *, display_name: str, group: str = "extra",
+                     description: str = "", **params: Any) -> None:
     """Register ``name`` as ``base`` with different default ``method_params``."""
-    if name in _REGISTRY:
-        raise ValueError(f"method {name!r} is already registered")
+    _check_meta(name, display_name, group)
     spec = _REGISTRY[base]
     unknown = set(params) - set(spec.resolved_params())
     if unknown:
         raise KeyError(f"variant {name!r}: unknown parameters {sorted(unknown)} for {base!r}")
     merged = dict(spec.params)
     merged.update(params)
-    _REGISTRY[name] = MethodSpec(name=name, cls=spec.cls, params=merged, base=base,
-                                 description=description)
+    _REGISTRY[name] = MethodSpec(name=name, cls=spec.cls, display_name=display_name,
+                                 group=group, params=merged, base=base, description=description)
 
 
 def _load_all() -> None:
@@ -177,3 +203,12 @@ def get_method(name: str) -> MethodSpec:
 def registered_methods() -> list[str]:
     _load_all()
     return sorted(_REGISTRY)
+
+
+def methods_in_group(group: str) -> list[str]:
+    """The registered methods of ``group``, in registration order (the paper's order for its
+    methods: see ``baselines/__init__.py``)."""
+    if group not in GROUPS:
+        raise KeyError(f"unknown method group {group!r}; groups: {sorted(GROUPS)}")
+    _load_all()
+    return [name for name, spec in _REGISTRY.items() if spec.group == group]

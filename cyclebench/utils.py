@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import yaml
 
+from cyclebench.errors import DeviceUnavailableError
+
 
 # --- reproducibility ---------------------------------------------------------------------------
 def seed_everything(seed: int, deterministic: bool = True) -> None:
@@ -44,8 +46,15 @@ def resolve_device(spec: str = "auto") -> torch.device:
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {spec!r} requested but CUDA is not available")
+        raise DeviceUnavailableError(f"device {spec!r} requested but CUDA is not available")
     return torch.device(spec)
+
+
+def use_interpreter_for_jobs(executable: str) -> None:
+    """Put ``executable``'s folder first on PATH, so that the jobs' ``python3 -m cyclebench``
+    is the interpreter that runs Snakemake (no environment activation needed)."""
+    folder = str(Path(executable).parent)
+    os.environ["PATH"] = os.pathsep.join([folder, os.environ.get("PATH", "")])
 
 
 # --- atomic writes -----------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
-from cyclebench.config import ConfigError, TrainConfig
+from cyclebench.profile import default_train_config
+from cyclebench.config import ConfigError
+from cyclebench.cyclegan.model import CycleGAN
 from cyclebench.utils import resolve_device, set_threads
 
 CONFIGS = {
@@ -63,13 +65,11 @@ def _sync(device: torch.device) -> None:
 def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int = 3,
                  batch_size: int = 1, amp_bf16: bool = False,
                  channels_last: bool = False) -> BenchResult:
-    from cyclegan.model import CycleGAN
-
     if name not in CONFIGS:
         raise ConfigError(f"unknown bench config {name!r}; known: {sorted(CONFIGS)}")
-    cfg = TrainConfig(method="cyclegan", batch_size=batch_size, amp_bf16=amp_bf16,
-                      channels_last=channels_last, device=str(device),
-                      method_params=dict(CycleGAN.default_params), **CONFIGS[name])
+    cfg = default_train_config(method="cyclegan", batch_size=batch_size, amp_bf16=amp_bf16,
+                               channels_last=channels_last, device=str(device),
+                               method_params=dict(CycleGAN.default_params), **CONFIGS[name])
     torch.manual_seed(0)
     method = CycleGAN(cfg, device)
     size = cfg.crop_size

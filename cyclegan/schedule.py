@@ -5,7 +5,7 @@ over the next 100 epochs."  The official ``networks.get_scheduler`` (policy ``li
 
     lambda_rule(e) = 1 - max(0, e + opt.epoch_count - n_epochs) / (n_epochs_decay + 1)
 
-with ``opt.epoch_count = 1`` by default.  SPEC.md "LR schedule detail": the current official
+with ``opt.epoch_count = 1`` by default.  The current official
 ``train.py`` steps the scheduler at the *start* of each epoch (so 1-based epoch 100 already
 decays and epoch 200 trains at lr 0, a wasted epoch); older code stepped it at the end of each
 epoch, i.e. evaluated ``lambda_rule`` at the 0-based epoch index.  **We pick the older rule**,

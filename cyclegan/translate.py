@@ -17,6 +17,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from cyclebench.config import ConfigError
+from cyclebench.cyclegan.checkpoint import load_method
+from cyclebench.datasets.torch_data import ImageFolderDataset
 from cyclebench.tasks import get_task
 from cyclebench.utils import (resolve_device, save_png, seed_everything, set_threads,
                               tensor_to_uint8)
@@ -26,9 +28,6 @@ def translate(run_dir: str | Path, direction: str, split: str, out_dir: str | Pa
               data_root: str | Path | None = None, device: str = "auto", threads: int = 1,
               batch_size: int = 8) -> list[Path]:
     """Translate every source image of ``split``; returns the written paths (sorted by name)."""
-    from cyclegan.train import load_method
-    from datasets.torch_data import ImageFolderDataset
-
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     set_threads(threads)

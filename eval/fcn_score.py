@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from cyclebench.tasks import TRAINID_DIR, TRAINID_FULL_DIR
 from cyclebench.utils import load_label, load_rgb
-from eval.seg_metrics import ConfusionMatrix, SegScores
+from cyclebench.eval.seg_metrics import ConfusionMatrix, SegScores
 
 
 def label_dir(root: Path, upsample_to_full: bool) -> Path:

@@ -16,8 +16,8 @@ Feature extractor (``eval.fid_extractor``, named in every row's ``evaluator`` co
   ``FeatureExtractorBase``; rows name it ``evaluator-features@<evaluator id>``.  The Cityscapes
   evaluator also serves the maps task.  These numbers are *not* comparable with published FIDs.
 
-Real-image features are cached (``eval.fid_cache``) under
-``<results_dir>/<profile>/cache/fid`` with torch-fidelity's atomic cache writes.  Its cache key
+Real-image features are cached (``eval.fid_cache``) in the folder the rule passes
+(``cyclebench score --fid-cache``) with torch-fidelity's atomic cache writes.  Its cache key
 is only the name it is given, so the name holds a SHA-256 of the real images' names and bytes
 and the extractor id (for the evaluator: its weights hash; for Inception: the weights file's
 hash), never a bare dataset name; generated images are never cached.  KID's subset size is
@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cyclebench.eval.segmenter.checkpoint import Evaluator
 from cyclebench.utils import file_sha256 as utils_file_sha256, load_rgb
 
 INCEPTION = "inception-v3-compat"
@@ -56,21 +57,6 @@ class ImageListDataset(torch.utils.data.Dataset):
         return torch.from_numpy(np.array(load_rgb(self.paths[i]), copy=True)).permute(2, 0, 1)
 
 
-class TensorImages(torch.utils.data.Dataset):
-    """uint8 Bx3xHxW tensor as a Dataset (used by tests and in-memory callers)."""
-
-    def __init__(self, images: torch.Tensor):
-        if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected uint8 Bx3xHxW images, got {images.dtype} {tuple(images.shape)}")
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.images[i]
-
-
 def _register_evaluator_extractor() -> None:
     """Register ``evaluator-features`` with torch-fidelity (idempotent: once per process)."""
     from torch_fidelity import FeatureExtractorBase, register_feature_extractor
@@ -84,8 +70,6 @@ def _register_evaluator_extractor() -> None:
 
         def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
             super().__init__(name, features_list)
-            from eval.segmenter import Evaluator
-
             if feature_extractor_weights_path is None:
                 raise ValueError("evaluator-features needs the evaluator checkpoint as "
                                  "feature_extractor_weights_path")
@@ -139,14 +123,12 @@ def resolve_extractor(fid_extractor: str, *, evaluator_path: str | Path | None =
                       inception_weights: str | Path | None = None,
                       evaluator: Any = None) -> dict[str, Any]:
     """torch-fidelity arguments and the row label of the configured feature extractor.
-    ``evaluator``: the already loaded :class:`eval.segmenter.Evaluator` of ``evaluator_path``,
+    ``evaluator``: the already loaded :class:`cyclebench.eval.segmenter.checkpoint.Evaluator` of ``evaluator_path``,
     if the caller has it (saves loading and hashing its weights again)."""
     if fid_extractor == EVALUATOR_FEATURES:
         if evaluator_path is None:
             raise ValueError("eval.fid_extractor=evaluator-features needs --evaluator EVAL_DIR "
                              "(the trained evaluator)")
-        from eval.segmenter import Evaluator
-
         path = Path(evaluator_path)
         path = path / "evaluator.pt" if path.is_dir() else path
         ev = evaluator if evaluator is not None else Evaluator.load(path)

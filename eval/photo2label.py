@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from cyclebench.tasks import TRAINID_DIR
 from cyclebench.utils import load_label, load_rgb
-from datasets.palette import nearest_palette
-from eval.fcn_score import check_names, label_dir
-from eval.seg_metrics import ConfusionMatrix, SegScores
+from cyclebench.datasets.palette import nearest_palette
+from cyclebench.eval.fcn_score import check_names, label_dir
+from cyclebench.eval.seg_metrics import ConfusionMatrix, SegScores
 
 EVALUATOR_NAME = "nearest-palette"  # the ``evaluator`` column of photo2label segmentation rows
 

@@ -1,19 +1,24 @@
 """Figures for the report: the paper's comparisons (CycleGAN, Zhu et al. 2017, Section 5.1) as
 seaborn plots, training curves and qualitative grids (the paper's Figures 5-7 style).
 
-- ``<table>.png``: per table (``table1`` ... ``table5``), grouped bars of our value (mean over
-  seeds, error bar = sample std over seeds) beside the paper's value, one panel per
-  (direction, metric).  Read from the tidy tables written by ``eval.tables``; the title names
-  the profile, data sources, evaluators and any method's substitutes for the paper's setting.
-- ``losses_<task>.png``: the training loss terms of every method (``train_log.csv``), mean over
-  seeds with a +-1 std band, one panel per method (log y axis when its terms span > 30x).
+- ``<table>.png``: per table CSV given (``table1`` ... ``table5``, named by its ``table``
+  column), grouped bars of our value (mean over seeds, error bar = sample std over seeds)
+  beside the paper's value, one panel per (direction, metric), the table's rows in its order.
+  The title names the profile, data sources, evaluators, any method's substitutes for the
+  paper's setting and the methods that are not in the 2017 paper.
+- ``losses_<task>.png``: the training loss terms of every run given (``--run DIR``: its
+  ``config.resolved.yaml`` names task, method and seed, its ``train_log.csv`` holds the terms),
+  mean over seeds with a +-1 std band, one panel per method (log y axis when its terms span
+  > 30x).
 - ``grid_<direction>.png``: the same N val inputs in every row, the input in the first column,
-  one column per method (its lowest seed), the real target in the last column.
+  one column per method given for that (task, direction), the real target in the last column.
 
-CLI::
+CLI (every input is named; no results folder is globbed)::
 
-    python -m eval plots --tables-dir results/<p>/tables --runs-dir results/<p>/runs \\
-        --translations-dir results/<p>/translations --data-dir results/<p>/data \\
+    cyclebench plots --table results/<p>/tables/table1.csv ... \\
+        --run results/<p>/runs/<task>/<method>/seed<k> ... \\
+        --translations <task>:<direction>:<method>=results/<p>/translations/.../<direction> ... \\
+        --data-root <task>=results/<p>/data/<task> ... \\
         --out-dir results/<p>/figures [--n-images 6] [--smooth 1]
 
 PNGs are written atomically with deterministic names; a figure without any input (a task the
@@ -25,7 +30,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import sys
 import textwrap
 from pathlib import Path
 from typing import Sequence
@@ -39,16 +43,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+import yaml  # noqa: E402
 
 from cyclebench.tasks import TASKS, get_task  # noqa: E402
 from cyclebench.utils import atomic_write_bytes, load_rgb  # noqa: E402
-from eval.rows import NONE as NO_SUBSTITUTES  # noqa: E402
-from eval.tables import (ABLATIONS, BASELINES, LOWER_IS_BETTER, METHOD_NAMES,  # noqa: E402
-                         METRIC_NAMES, TABLES)
+from cyclebench.eval.metrics import display_name as metric_label  # noqa: E402
+from cyclebench.eval.metrics import hidden_metrics, higher_is_better  # noqa: E402
+from cyclebench.eval.rows import NONE as NO_SUBSTITUTES  # noqa: E402
+from cyclebench.eval.table_specs import TABLES, display_name, is_extra, method_order  # noqa: E402
 
 LOG_META_COLUMNS = ("epoch", "iter", "lr", "seconds")
-METHOD_ORDER = list(dict.fromkeys(BASELINES + ABLATIONS))
-PLOTTED_HIDDEN = frozenset({"kid_std"})
 DPI = 100
 SOURCES = ("reproduced", "paper")
 LOG_SCALE_RATIO = 30.0  # a loss panel spanning more than this factor gets a log y axis
@@ -68,9 +72,7 @@ def save_figure(fig, path: str | Path) -> Path:
 
 
 def _method_order(methods) -> list[str]:
-    methods = list(dict.fromkeys(methods))
-    known = [m for m in METHOD_ORDER + ["ground_truth"] if m in methods]
-    return known + sorted(m for m in methods if m not in known)
+    return method_order(methods)
 
 
 def _names(values) -> list[str]:
@@ -85,12 +87,12 @@ def _method_substitutes(table: pd.DataFrame) -> list[str]:
     for method, values in table.groupby("method", sort=False)["substitutes"]:
         for item in _names(values):
             if item != NO_SUBSTITUTES:
-                out.append(f"{METHOD_NAMES.get(method, method)}: {item}")
+                out.append(f"{display_name(method)}: {item}")
     return out
 
 
 def _label(method: str, width: int = 12) -> str:
-    return "\n".join(textwrap.wrap(METHOD_NAMES.get(method, method), width)) or method
+    return "\n".join(textwrap.wrap(display_name(method), width)) or method
 
 
 # --- table figures ----------------------------------------------------------------------------
@@ -139,9 +141,10 @@ def table_figure(table: pd.DataFrame, name: str):
     _theme()
     spec = TABLES.get(name)
     directions = list(spec.directions) if spec else sorted(set(table["direction"]))
+    hidden = hidden_metrics()
     metrics = [m for m in (spec.all_metrics if spec else dict.fromkeys(table["metric"]))
-               if m not in PLOTTED_HIDDEN]
-    methods = list(spec.methods) if spec else _method_order(table["method"])
+               if m not in hidden]
+    methods = list(dict.fromkeys(table["method"]))  # the table's rows, in its order
     colors = dict(zip(SOURCES, sns.color_palette("deep", 2)))
     panels = [(d, m) for d in directions for m in metrics]
     ncols = min(3, len(panels))
@@ -155,8 +158,8 @@ def table_figure(table: pd.DataFrame, name: str):
         sub = table[(table["direction"] == direction) & (table["metric"] == metric)]
         _bar_panel(ax, sub.set_index("method").reindex(methods), methods, metric,
                    bool(spec and metric in spec.paper_only), colors, handles)
-        better = "lower" if metric in LOWER_IS_BETTER else "higher"
-        ax.set_title(f"{direction}: {METRIC_NAMES.get(metric, metric)}\n({better} is better)",
+        better = "higher" if higher_is_better(metric) else "lower"
+        ax.set_title(f"{direction}: {metric_label(metric)}\n({better} is better)",
                      fontsize=9)
     profile = table["profile"].iloc[0] if len(table) else "?"
     sources, evaluators = _names(table["data_source"]), _names(table["evaluator"])
@@ -166,6 +169,9 @@ def table_figure(table: pd.DataFrame, name: str):
     method_subs = _method_substitutes(table)
     if method_subs:
         sub += "\nsubstitutes: " + "; ".join(method_subs)
+    extras = [display_name(m) for m in methods if is_extra(m)]
+    if extras:
+        sub += "\nnot in the 2017 paper (no paper value): " + ", ".join(extras)
     if not (table["n_seeds"].fillna(0) > 0).any():
         sub += "\nno reproduced values: this profile has no metric rows for the table"
     fig.suptitle(f"{head}\n{sub}", fontsize=9)
@@ -180,11 +186,30 @@ def table_figure(table: pd.DataFrame, name: str):
 
 
 # --- training curves --------------------------------------------------------------------------
-def read_train_logs(runs_dir: str | Path, task: str) -> pd.DataFrame:
-    """Long frame ``method, seed, step, term, value`` of every run of ``task``."""
+def run_keys(run_dir) -> dict:
+    """``task``, ``method``, ``seed`` of a run folder, from its ``config.resolved.yaml``."""
+    path = Path(run_dir) / "config.resolved.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"run config {path} not found (--run names a run folder of "
+                                "`cyclebench train`)")
+    cfg = yaml.safe_load(path.read_text()) or {}
+    missing = [k for k in ("task", "method", "seed") if k not in cfg]
+    if missing:
+        raise ValueError(f"{path}: missing keys {missing}")
+    return {"task": str(cfg["task"]), "method": str(cfg["method"]), "seed": str(cfg["seed"])}
+
+
+def read_train_logs(run_dirs: Sequence[str | Path], task: str) -> pd.DataFrame:
+    """Long frame ``method, seed, step, term, value`` of the given runs of ``task``."""
     frames = []
-    for path in sorted(Path(runs_dir, task).glob("*/seed*/train_log.csv")):
-        method, seed = path.parent.parent.name, path.parent.name[4:]
+    for run in run_dirs:
+        keys = run_keys(run)
+        if keys["task"] != task:
+            continue
+        method, seed = keys["method"], keys["seed"]
+        path = Path(run) / "train_log.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"training log {path} not found")
         try:
             log = pd.read_csv(path)
         except pd.errors.EmptyDataError:
@@ -222,7 +247,7 @@ def loss_figure(logs: pd.DataFrame, task: str, smooth: int = 1):
         n_seeds = d["seed"].nunique()
         sns.lineplot(data=d, x="step", y="value", hue="term", ax=ax, errorbar="sd",
                      linewidth=1.0)
-        ax.set_title(f"{METHOD_NAMES.get(method, method)} ({n_seeds} seed"
+        ax.set_title(f"{display_name(method)} ({n_seeds} seed"
                      f"{'s' if n_seeds != 1 else ''})", fontsize=9)
         ax.set_xlabel("iteration")
         ax.set_ylabel("loss")
@@ -243,28 +268,58 @@ def loss_figure(logs: pd.DataFrame, task: str, smooth: int = 1):
 
 
 # --- translation grids ------------------------------------------------------------------------
-def translation_sources(translations_dir: str | Path, task: str, direction: str) -> dict[str, Path]:
-    """``method -> folder of PNGs`` for ``direction``, using each method's lowest seed."""
-    out = {}
-    for mdir in sorted(Path(translations_dir, task).glob("*")):
-        seeds = sorted((p for p in mdir.glob("seed*") if (p / direction).is_dir()
-                        and p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
-        if seeds:
-            out[mdir.name] = seeds[0] / direction
-    return {m: out[m] for m in _method_order(out)}
+def _task(name: str):
+    try:
+        return get_task(name)
+    except KeyError as exc:  # a user error (cyclebench prints it)
+        raise ValueError(exc.args[0]) from None
+
+
+def parse_translations(specs: Sequence[str]) -> dict[tuple[str, str], dict[str, Path]]:
+    """``["<task>:<direction>:<method>=DIR", ...]`` -> ``{(task, direction): {method: DIR}}``
+    (methods in figure order); a key given twice or an unknown task/direction is an error."""
+    out: dict[tuple[str, str], dict[str, Path]] = {}
+    for spec in specs:
+        key, sep, folder = spec.partition("=")
+        parts = key.split(":")
+        if not sep or not folder or len(parts) != 3 or not all(parts):
+            raise ValueError(f"--translations {spec!r}: expected TASK:DIRECTION:METHOD=DIR")
+        task, direction, method = parts
+        t = _task(task)
+        direction = t.x2y if t.resolve_direction(direction) == "x2y" else t.y2x
+        group = out.setdefault((task, direction), {})
+        if method in group:
+            raise ValueError(f"--translations: {task}:{direction}:{method} given twice")
+        group[method] = Path(folder)
+    return {k: {m: v[m] for m in _method_order(v)} for k, v in out.items()}
+
+
+def parse_data_roots(specs: Sequence[str]) -> dict[str, Path]:
+    """``["<task>=DIR", ...]`` -> ``{task: DIR}``."""
+    out: dict[str, Path] = {}
+    for spec in specs:
+        task, sep, folder = spec.partition("=")
+        if not sep or not task or not folder:
+            raise ValueError(f"--data-root {spec!r}: expected TASK=DIR")
+        _task(task)
+        if task in out:
+            raise ValueError(f"--data-root: task {task} given twice")
+        out[task] = Path(folder)
+    return out
 
 
 def _placeholder(shape, text="missing"):
     return np.full(shape, 200, np.uint8), text
 
 
-def grid_figure(task: str, direction: str, data_dir: str | Path, sources: dict[str, Path],
+def grid_figure(task: str, direction: str, data_root: str | Path, sources: dict[str, Path],
                 n_images: int = 6):
-    """Rows = the first ``n_images`` sorted val inputs; columns = input, methods, real target."""
+    """Rows = the first ``n_images`` sorted val inputs; columns = input, methods, real target.
+    ``data_root``: the task's prepared data; ``sources``: method -> folder of its PNGs."""
     _theme()
     t = get_task(task)
-    src_dir = Path(data_dir, task, "val", t.source_domain(direction))
-    tgt_dir = Path(data_dir, task, "val", t.target_domain(direction))
+    src_dir = Path(data_root, "val", t.source_domain(direction))
+    tgt_dir = Path(data_root, "val", t.target_domain(direction))
     names = sorted(p.name for p in src_dir.glob("*.png"))[:n_images]
     if not names:
         raise FileNotFoundError(f"no val inputs in {src_dir}")
@@ -291,58 +346,75 @@ def grid_figure(task: str, direction: str, data_dir: str | Path, sources: dict[s
                 ax.set_title(title, fontsize=7)
             if c == 0:
                 ax.set_ylabel(Path(name).stem, fontsize=6)
-    fig.suptitle(f"{direction} ({task}): {len(names)} val inputs, lowest seed of each method",
+    fig.suptitle(f"{direction} ({task}): {len(names)} val inputs, one run of each method",
                  fontsize=9)
     fig.tight_layout()
     return fig
 
 
 # --- CLI --------------------------------------------------------------------------------------
-def make_all(tables_dir, runs_dir, translations_dir, data_dir, out_dir, *, n_images: int = 6,
-             smooth: int = 1) -> list[Path]:
+def read_table(path: str | Path) -> tuple[str, pd.DataFrame]:
+    """A tidy table CSV of ``cyclebench tables`` and its name (its ``table`` column)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"table {path} does not exist (run `cyclebench tables`)")
+    table = pd.read_csv(path, keep_default_na=True, dtype={"seeds": str, "n_images": str})
+    names = sorted(set(table["table"].astype(str))) if "table" in table else []
+    if len(names) != 1 or names[0] not in TABLES:
+        raise ValueError(f"{path}: column 'table' holds {names}; expected one of {list(TABLES)}")
+    return names[0], table
+
+
+def make_all(tables: Sequence[str | Path], out_dir: str | Path, *,
+             runs: Sequence[str | Path] = (), translations: Sequence[str] = (),
+             data_roots: Sequence[str] = (), n_images: int = 6, smooth: int = 1) -> list[Path]:
+    """Every figure of the given inputs (see the module docstring for their forms)."""
     out_dir = Path(out_dir)
-    written = []
-    for name in TABLES:
-        path = Path(tables_dir) / f"{name}.csv"
-        if not path.is_file():
-            raise FileNotFoundError(f"table {path} does not exist (run `python -m eval tables`)")
-        table = pd.read_csv(path, keep_default_na=True, dtype={"seeds": str, "n_images": str})
-        written.append(save_figure(table_figure(table, name), out_dir / f"{name}.png"))
+    sources = parse_translations(translations)
+    roots = parse_data_roots(data_roots)
+    for task, _ in sources:
+        if task not in roots:
+            raise ValueError(f"--translations of task {task} need --data-root {task}=DIR")
+    loaded = [read_table(p) for p in tables]
+    seen = [name for name, _ in loaded]
+    if len(set(seen)) != len(seen):
+        raise ValueError(f"a table is given twice: {seen}")
+    written = [save_figure(table_figure(table, name), out_dir / f"{name}.png")
+               for name, table in loaded]
     for task in TASKS:
-        if runs_dir is not None:
-            logs = read_train_logs(runs_dir, task)
-            if len(logs):
-                written.append(save_figure(loss_figure(logs, task, smooth),
-                                           out_dir / f"losses_{task}.png"))
-        if translations_dir is not None and data_dir is not None:
-            for direction in TASKS[task].directions:
-                sources = translation_sources(translations_dir, task, direction)
-                if sources:
-                    written.append(save_figure(
-                        grid_figure(task, direction, data_dir, sources, n_images),
-                        out_dir / f"grid_{direction}.png"))
+        logs = read_train_logs(runs, task)
+        if len(logs):
+            written.append(save_figure(loss_figure(logs, task, smooth),
+                                       out_dir / f"losses_{task}.png"))
+        for direction in TASKS[task].directions:
+            methods = sources.get((task, direction))
+            if methods:
+                written.append(save_figure(
+                    grid_figure(task, direction, roots[task], methods, n_images),
+                    out_dir / f"grid_{direction}.png"))
     return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval plots",
+    p = argparse.ArgumentParser(prog="cyclebench plots",
                                 description="Seaborn figures of the tables, losses and grids.")
-    p.add_argument("--tables-dir", required=True, help="results/<profile>/tables")
-    p.add_argument("--runs-dir", help="results/<profile>/runs (training logs)")
-    p.add_argument("--translations-dir", help="results/<profile>/translations")
-    p.add_argument("--data-dir", help="results/<profile>/data (val inputs and targets)")
+    p.add_argument("--table", action="extend", nargs="+", required=True, metavar="CSV",
+                   help="tidy table CSVs of `cyclebench tables` (table1.csv ... table5.csv)")
+    p.add_argument("--run", action="extend", nargs="+", default=[], metavar="RUN_DIR",
+                   help="run folders (config.resolved.yaml + train_log.csv) for loss curves")
+    p.add_argument("--translations", action="extend", nargs="+", default=[],
+                   metavar="TASK:DIRECTION:METHOD=DIR",
+                   help="a method's translated val images, one grid column each")
+    p.add_argument("--data-root", action="extend", nargs="+", default=[], metavar="TASK=DIR",
+                   help="a task's prepared data (val inputs and targets of the grids)")
     p.add_argument("--out-dir", required=True, help="results/<profile>/figures")
     p.add_argument("--n-images", type=int, default=6, help="rows of each translation grid")
     p.add_argument("--smooth", type=int, default=1, help="rolling mean over this many log rows")
     args = p.parse_args(argv)
     if args.n_images < 1 or args.smooth < 1:
         p.error("--n-images and --smooth must be >= 1")
-    try:
-        written = make_all(args.tables_dir, args.runs_dir, args.translations_dir, args.data_dir,
-                           args.out_dir, n_images=args.n_images, smooth=args.smooth)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    written = make_all(args.table, args.out_dir, runs=args.run, translations=args.translations,
+                       data_roots=args.data_root, n_images=args.n_images, smooth=args.smooth)
     for path in written:
         print(path)
     return 0

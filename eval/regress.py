@@ -25,10 +25,14 @@ Tolerance YAML::
 
 CLI::
 
-    python -m eval regress --metrics-dir results/smoke/metrics \\
+    cyclebench regress --metrics-csv results/smoke/metrics/<task>/<method>/seed<k>/<dir>.csv ... \\
         [--evaluator-csv results/smoke/evaluator/cityscapes/ground_truth.csv] \\
         --reference results/reference/smoke.csv --tolerances results/reference/tolerances.yaml \\
         [--update]
+
+reads exactly the listed CSVs (the Snakemake rule ``regress`` lists the profile's metric files:
+``snakemake --configfile config/smoke.yaml regress``; ``make reference`` updates), so a dropped
+method or seed is reported as missing, never read from a stale file.
 
 Exit status: 0 all within tolerance (or reference updated), 1 regression (table printed),
 2 the check could not run (missing/invalid reference, tolerance or metric files).
@@ -39,7 +43,6 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -48,9 +51,9 @@ import pandas as pd
 import yaml
 
 from cyclebench.utils import atomic_write_text
-from eval.tables import collect_metric_rows
+from cyclebench.eval.metrics import get_metric
+from cyclebench.eval.table_build import KEY, collect_metric_rows
 
-KEY = ["task", "direction", "method", "seed", "metric"]
 REFERENCE_COLUMNS = ["profile"] + KEY + ["value", "n_images", "evaluator", "data_source",
                                           "substitutes", "commit"]
 REPORT_COLUMNS = ["status"] + KEY + ["reference", "current", "diff", "tolerance", "detail"]
@@ -141,8 +144,8 @@ def load_reference(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"reference {path} does not exist; generate it with `python -m eval regress "
-            f"--metrics-dir ... --reference {path} --tolerances ... --update` (make reference)")
+            f"reference {path} does not exist; generate it with `cyclebench regress "
+            f"--metrics-csv ... --reference {path} --tolerances ... --update` (make reference)")
     ref = pd.read_csv(path, dtype={"seed": str, "evaluator": str, "data_source": str,
                                    "substitutes": str, "commit": str, "profile": str})
     if list(ref.columns) != REFERENCE_COLUMNS:
@@ -207,10 +210,11 @@ def format_report(problems: pd.DataFrame) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval regress",
+    p = argparse.ArgumentParser(prog="cyclebench regress",
                                 description="Compare metric rows with committed reference values.")
-    p.add_argument("--metrics-dir", required=True, help="results/<profile>/metrics")
-    p.add_argument("--evaluator-csv", action="append", default=[],
+    p.add_argument("--metrics-csv", action="extend", nargs="+", default=[], metavar="CSV",
+                   help="the metric CSVs to check (exactly these; repeatable)")
+    p.add_argument("--evaluator-csv", action="extend", nargs="+", default=[], metavar="CSV",
                    help="the evaluator's ground_truth.csv (repeatable)")
     p.add_argument("--reference", required=True, help="results/reference/<profile>.csv")
     p.add_argument("--tolerances", required=True, help="results/reference/tolerances.yaml")
@@ -219,11 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         tolerances = Tolerances.load(args.tolerances)
-        current = collect_metric_rows(args.metrics_dir, args.evaluator_csv)
+        current = collect_metric_rows(args.metrics_csv, args.evaluator_csv)
         if current.empty:
-            raise ValueError(f"no metric rows under {args.metrics_dir}")
+            raise ValueError("no metric rows: pass the metric CSVs with --metrics-csv")
         for metric in sorted(set(current["metric"])):
-            tolerances.for_metric(metric)  # every metric must have a stated tolerance
+            get_metric(metric)  # a registered metric (eval.metrics) ...
+            tolerances.for_metric(metric)  # ... with a stated tolerance
         if args.update:
             write_reference(current, args.reference)
             print(f"wrote {len(current)} reference rows to {args.reference}; commit it with "
@@ -231,10 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         reference = load_reference(args.reference)
         problems = compare(current, reference, tolerances)
-    except (ValueError, KeyError, FileNotFoundError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
+    except KeyError as exc:  # a metric without a tolerance: a user error (cyclebench prints it)
+        raise ValueError(exc.args[0] if exc.args else str(exc)) from None
     if problems.empty:
         print(f"regression check passed: {len(reference)} reference rows, all within tolerance "
               f"({args.tolerances})")
@@ -244,10 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     print(format_report(problems))
     print("\nIf the change is intended, regenerate the reference and commit it:\n"
-          f"  python -m eval regress --metrics-dir {args.metrics_dir} "
+          "  make reference   (or: cyclebench regress --metrics-csv ... "
           + "".join(f"--evaluator-csv {c} " for c in args.evaluator_csv)
-          + f"--reference {args.reference} --tolerances {args.tolerances} --update"
-          "\n  (or: make reference)")
+          + f"--reference {args.reference} --tolerances {args.tolerances} --update)")
     return 1
 
 

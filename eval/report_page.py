@@ -8,14 +8,16 @@ trials followed.  FID/KID stand in for this study in the automated tables; this 
 single self-contained HTML page (images embedded, no network, no server) that runs the same
 protocol in a browser, tallies "% labelled real" per method and offers the answers as CSV.
 
-Each trial pairs a val input's real target with that input's translation by one method (its
-lowest seed); trials, methods and the left/right side are shuffled with ``--seed``, so the page
-is reproducible.
+Each trial pairs a val input's real target with that input's translation by one method (the
+run the caller names, e.g. its lowest seed); trials, methods and the left/right side are
+shuffled with ``--seed``, so the page is reproducible.  Every input is named (nothing is
+globbed): ``--translations METHOD=DIR`` per method, in the order the methods take turns, and
+the task's prepared data.
 
-    python -m eval.report_page --translations-dir results/<p>/translations \\
-        --data-dir results/<p>/data --task maps --direction map2photo \\
-        [--methods cyclegan,cogan] [--n-practice 10 --n-trials 40 --show-ms 1000 --seed 0] \\
-        --out results/<p>/study_map2photo.html
+    cyclebench study --translations cyclegan=results/<p>/translations/maps/cyclegan/seed0/map2photo \\
+        --translations cogan=... --data-root results/<p>/data/maps \\
+        --task maps --direction map2photo \\
+        [--n-practice 10 --n-trials 40 --show-ms 1000 --seed 0] --out results/<p>/study/map2photo.html
 """
 
 from __future__ import annotations
@@ -25,38 +27,48 @@ import base64
 import html
 import json
 import random
-import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from cyclebench.tasks import get_task
 from cyclebench.utils import atomic_write_text
-from eval.plots import translation_sources
-from eval.tables import METHOD_NAMES
+from cyclebench.eval.table_specs import display_name
 
 
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def make_trials(translations_dir: str | Path, data_dir: str | Path, task: str, direction: str,
-                methods: Sequence[str] | None, n_practice: int, n_trials: int,
+def parse_sources(specs: Sequence[str]) -> dict[str, Path]:
+    """``["METHOD=DIR", ...]`` -> ``{method: DIR}`` in the given order."""
+    out: dict[str, Path] = {}
+    for spec in specs:
+        method, sep, folder = spec.partition("=")
+        if not sep or not method or not folder:
+            raise ValueError(f"--translations {spec!r}: expected METHOD=DIR")
+        if method in out:
+            raise ValueError(f"--translations: method {method} given twice")
+        out[method] = Path(folder)
+    return out
+
+
+def make_trials(sources: Mapping[str, str | Path], data_root: str | Path, task: str,
+                direction: str, n_practice: int, n_trials: int,
                 seed: int) -> tuple[list[dict], dict[str, str]]:
     """``(trials, images)``: trials reference images by key; images maps key -> data URI.
 
-    Trials cycle over the methods so each gets an equal share, each with a distinct val input
-    as long as there are enough inputs."""
+    ``sources``: method -> folder of its translations (the methods take turns in this order);
+    ``data_root``: the task's prepared data.  Trials cycle over the methods so each gets an
+    equal share, each with a distinct val input as long as there are enough inputs."""
     t = get_task(task)
-    sources = translation_sources(translations_dir, task, direction)
-    if methods:
-        unknown = [m for m in methods if m not in sources]
-        if unknown:
-            raise ValueError(f"no {direction} translations for {unknown} under "
-                             f"{Path(translations_dir, task)} (available: {sorted(sources)})")
-        sources = {m: sources[m] for m in methods}
+    t.resolve_direction(direction)
+    sources = {m: Path(d) for m, d in sources.items()}
     if not sources:
-        raise ValueError(f"no {direction} translations under {Path(translations_dir, task)}")
-    real_dir = Path(data_dir, task, "val", t.target_domain(direction))
+        raise ValueError(f"no {direction} translations given (--translations METHOD=DIR)")
+    missing = [f"{m}={d}" for m, d in sources.items() if not d.is_dir()]
+    if missing:
+        raise FileNotFoundError(f"{direction} translations not found: {missing}")
+    real_dir = Path(data_root, "val", t.target_domain(direction))
     names = sorted(p.name for p in real_dir.glob("*.png"))
     if not names:
         raise FileNotFoundError(f"no real val images in {real_dir}")
@@ -178,7 +190,7 @@ def render_page(trials: list[dict], images: dict[str, str], *, title: str, show_
              "Then click the one you think is real; take as long as you like. "
              f"The first {n_practice} trials are practice with feedback; the rest are scored. "
              "Protocol of the CycleGAN paper's AMT study (Table 1).")
-    names = {m: METHOD_NAMES.get(m, m) for m in sorted({t["method"] for t in trials})}
+    names = {m: display_name(m) for m in sorted({t["method"] for t in trials})}
 
     def js(obj) -> str:  # JSON is valid JS; keep '</' from closing the script element
         return json.dumps(obj, sort_keys=True).replace("</", "<\\/")
@@ -190,13 +202,14 @@ def render_page(trials: list[dict], images: dict[str, str], *, title: str, show_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.report_page",
+    p = argparse.ArgumentParser(prog="cyclebench study",
                                 description="Write a local real-vs-fake study page (AMT protocol).")
-    p.add_argument("--translations-dir", required=True)
-    p.add_argument("--data-dir", required=True)
+    p.add_argument("--translations", action="extend", nargs="+", required=True,
+                   metavar="METHOD=DIR", help="a method's translations (repeatable; the order "
+                   "in which the methods take turns)")
+    p.add_argument("--data-root", required=True, help="the task's prepared data")
     p.add_argument("--task", required=True)
     p.add_argument("--direction", required=True)
-    p.add_argument("--methods", default="", help="comma-separated (default: every method found)")
     p.add_argument("--n-practice", type=int, default=10)
     p.add_argument("--n-trials", type=int, default=40)
     p.add_argument("--show-ms", type=int, default=1000)
@@ -207,13 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("--n-practice >= 0, --n-trials >= 1 and --show-ms >= 1 are required")
     try:
         get_task(args.task).resolve_direction(args.direction)
-        methods = [m for m in args.methods.split(",") if m] or None
-        trials, images = make_trials(args.translations_dir, args.data_dir, args.task,
-                                     args.direction, methods, args.n_practice, args.n_trials,
-                                     args.seed)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
-        return 2
+    except KeyError as exc:  # an unknown task: a user error (cyclebench prints it)
+        raise ValueError(exc.args[0]) from None
+    trials, images = make_trials(parse_sources(args.translations), args.data_root, args.task,
+                                 args.direction, args.n_practice, args.n_trials, args.seed)
     out = Path(args.out)
     atomic_write_text(out, render_page(
         trials, images, title=f"Real or fake? {args.direction} ({args.task})",

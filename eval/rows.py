@@ -1,12 +1,12 @@
-"""Tidy metric rows: the one writer every metric CSV goes through (DESIGN.md, convention 5).
+"""Tidy metric rows: the one writer every metric CSV goes through (one value per row).
 
 One CSV row per value, with its provenance::
 
     profile,task,direction,method,seed,split,metric,value,n_images,evaluator,data_source,
     substitutes,commit
 
-``substitutes`` names what the *method's run* used in place of the paper's setting (issue #5:
-an offline substitute is named in every output row): a ``;``-separated ``key=value`` list
+``substitutes`` names what the *method's run* used in place of the paper's setting (an
+offline substitute is named in every output row): a ``;``-separated ``key=value`` list
 sorted by key, e.g. ``feature_extractor=vgg16-random-init``, or ``none`` (:data:`NONE`) when
 the run used the paper's setting.  It comes from ``Method.substitutes(method_params)``
 (``cyclebench.registry``); :func:`format_substitutes` / :func:`parse_substitutes` convert.

@@ -1,23 +1,19 @@
 """Every metric of one run's translations in one direction -> tidy rows (CycleGAN Section 5.1).
 
-=================  ===========================================  ==========================
-direction          metrics                                      ``evaluator`` column
-=================  ===========================================  ==========================
-``label2photo``    FCN-score (Table 2): segmentation scores of  ``<arch>@<evaluator id>``
-                   the evaluator on the generated photos
-``photo2label``    photo -> labels scores (Table 3) after the   ``nearest-palette``
-                   nearest-palette mapping
-every direction    ``fid``, ``kid_mean``, ``kid_std`` against   ``inception-v3-compat`` or
-                   the real val images of the target domain     ``evaluator-features@<id>``
-=================  ===========================================  ==========================
+Which metrics apply where, and which function computes them, is the metric registry's
+(:mod:`eval.metrics`: ``scorers_for(task, direction)``): FCN-scores of cityscapes
+``label2photo`` by the evaluator, the nearest-palette label scores of cityscapes
+``photo2label``, FID/KID of every direction.  Segmentation rows include ``iou/<class name>``
+(:mod:`eval.seg_metrics`).
 
-Segmentation metrics: ``per_pixel_acc``, ``per_class_acc``, ``class_iou`` (official definition),
-``per_class_acc_present``, ``class_iou_present`` and ``iou/<class name>`` (:mod:`eval.seg_metrics`).
+Every input is a path the caller names (the Snakemake rule lists them): the translations, the
+task's prepared data, the run's ``config.resolved.yaml`` (written first by ``cyclebench
+train``), the evaluator folder and the FID feature cache; nothing is derived from a results
+layout.
 
-The ``substitutes`` column (issue #5: a substitute for the paper's setting is named in every
-output row) is read from the run's resolved config,
-``<results_dir>/<profile>/runs/<task>/<method>/seed<k>/config.resolved.yaml`` (written first by
-``python -m cyclegan train``): ``get_method(method).cls.substitutes(method_params)``, e.g.
+The ``substitutes`` column (a substitute for the paper's setting is named in every output
+row) is read from the run's resolved config:
+``get_method(method).cls.substitutes(method_params)``, e.g.
 ``feature_extractor=vgg16-random-init`` for Feature loss + GAN with ``vgg_weights:
 random-init``, ``none`` for a run in the paper's setting.  A missing file is an error naming it:
 nothing is guessed.
@@ -28,37 +24,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cyclebench.config import ConfigError, TrainConfig
+from cyclebench.config import ConfigError, EvalConfig, TrainConfig
 from cyclebench.registry import get_method
 from cyclebench.tasks import get_task
 from cyclebench.utils import git_commit, resolve_device, set_threads
-from eval.profile import EvalConfig, data_root, data_source, read_meta, task_section
-from eval.rows import format_substitutes, make_rows, write_rows
-
-FID_METRICS = ("fid", "kid_mean", "kid_std")
-
-
-def fid_cache_dir(profile: dict[str, Any]) -> Path:
-    """Where real-image FID/KID features are cached: ``<results_dir>/<profile>/cache/fid``."""
-    return Path(profile["results_dir"]) / profile["profile"] / "cache" / "fid"
+from cyclebench.eval.metrics import ScoreContext, scorers_for
+from cyclebench.datasets.meta import data_source, read_meta
+from cyclebench.eval.rows import format_substitutes, make_rows, write_rows
 
 
-def resolved_config_path(profile: dict[str, Any], task: str, method: str, seed: int) -> Path:
-    """``<results_dir>/<profile>/runs/<task>/<method>/seed<k>/config.resolved.yaml``."""
-    return (Path(profile["results_dir"]) / profile["profile"] / "runs" / task / method
-            / f"seed{int(seed)}" / "config.resolved.yaml")
-
-
-def run_substitutes(profile: dict[str, Any], task: str, method: str, seed: int) -> str:
+def run_substitutes(run_config: str | Path, profile: str, task: str, method: str,
+                    seed: int) -> str:
     """The ``substitutes`` column of the run's rows, from its resolved ``method_params``."""
-    path = resolved_config_path(profile, task, method, seed)
+    path = Path(run_config)
     if not path.is_file():
         raise FileNotFoundError(
             f"resolved run config {path} not found: the metric rows' 'substitutes' column is "
             f"read from its method_params, so the run (task {task}, method {method}, seed "
-            f"{int(seed)}) must be trained first (python -m cyclegan train ... --out {path.parent})")
+            f"{int(seed)}) must be trained first (cyclebench train ... --out {path.parent})")
     cfg = TrainConfig.load(path)
-    for key, want in (("profile", profile["profile"]), ("task", task), ("method", method),
+    for key, want in (("profile", profile), ("task", task), ("method", method),
                       ("seed", int(seed))):
         if getattr(cfg, key) != want:
             raise ConfigError(f"{path}: key {key!r} is {getattr(cfg, key)!r}, but the rows being "
@@ -74,57 +59,33 @@ def run_substitutes(profile: dict[str, Any], task: str, method: str, seed: int) 
         raise ValueError(f"{path}: method {method!r}: {exc}") from None
 
 
-def score_run(profile: dict[str, Any], task: str, method: str, seed: int, direction: str,
-              translations: str | Path, out: str | Path, evaluator_dir: str | Path | None = None,
-              threads: int = 1) -> list[dict[str, Any]]:
-    """Compute every metric that applies to ``direction`` and write the rows to ``out``."""
-    from eval import fid as fid_mod
+def score_run(ecfg: EvalConfig, task: str, method: str, seed: int, direction: str, *,
+              translations: str | Path, data_root: str | Path, run_config: str | Path,
+              out: str | Path, evaluator_dir: str | Path | None = None,
+              fid_cache: str | Path | None = None, threads: int = 1) -> list[dict[str, Any]]:
+    """Compute every metric that applies to ``direction`` and write the rows to ``out``.
 
+    ``ecfg``: the metric protocol; ``data_root``: the task's prepared data (``meta.json``,
+    ``val/...``); ``run_config``: the run's ``config.resolved.yaml``; ``fid_cache``: the
+    real-image feature cache folder (used when ``ecfg.fid_cache``; None: no cache)."""
     set_threads(threads)
     t = get_task(task)
-    task_section(profile, task)
     xy = t.resolve_direction(direction)
     direction = t.x2y if xy == "x2y" else t.y2x
-    ecfg = EvalConfig.from_profile(profile)
-    root = data_root(profile, task)
+    root = Path(data_root)
     meta = read_meta(root)
-    substitutes = run_substitutes(profile, task, method, seed)  # fail before any scoring
-    translations = Path(translations)
-    device = resolve_device(profile.get("device", "auto"))
-    context = {"profile": profile["profile"], "task": task, "direction": direction,
+    substitutes = run_substitutes(run_config, ecfg.profile, task, method, seed)  # fail early
+    ctx = ScoreContext(task=t, direction=direction, translations=Path(translations),
+                       data_root=root, eval_config=ecfg, device=resolve_device(ecfg.device),
+                       evaluator_dir=None if evaluator_dir is None else Path(evaluator_dir),
+                       fid_cache=None if fid_cache is None else Path(fid_cache))
+    context = {"profile": ecfg.profile, "task": task, "direction": direction,
                "method": method, "seed": int(seed), "split": "val",
                "data_source": data_source(meta), "substitutes": substitutes,
                "commit": git_commit()}
     rows: list[dict[str, Any]] = []
-    ev = None  # the evaluator, once loaded (reused for the FID features)
-
-    if task == "cityscapes" and direction == "label2photo":
-        from eval.fcn_score import score_photo_dir
-        from eval.segmenter import Evaluator
-
-        if evaluator_dir is None:
-            raise ValueError("label2photo FCN-scores need --evaluator EVAL_DIR "
-                             "(python -m eval train-evaluator)")
-        ev = Evaluator.load(evaluator_dir, device)
-        scores, n = score_photo_dir(ev, translations, root, upsample_to_full=ecfg.upsample_to_full,
-                                    full_res_mode=ecfg.full_res_mode, batch_size=ecfg.batch_size)
-        rows += make_rows(context, scores.as_dict(), n_images=n, evaluator=ev.label)
-    elif task == "cityscapes" and direction == "photo2label":
-        from eval.photo2label import EVALUATOR_NAME, score_label_dir
-
-        scores, n = score_label_dir(translations, root, upsample_to_full=ecfg.upsample_to_full)
-        rows += make_rows(context, scores.as_dict(), n_images=n, evaluator=EVALUATOR_NAME)
-
-    extractor = fid_mod.resolve_extractor(ecfg.fid_extractor, evaluator_path=evaluator_dir,
-                                          inception_weights=ecfg.inception_weights,
-                                          evaluator=ev)
-    real_dir = root / "val" / t.target_domain(xy)
-    metrics, n = fid_mod.fid_kid_dirs(
-        translations, real_dir, extractor=extractor,
-        cache_dir=fid_cache_dir(profile) if ecfg.fid_cache else None,
-        kid_subset_size=ecfg.kid_subset_size, kid_subsets=ecfg.kid_subsets,
-        batch_size=ecfg.batch_size, device=str(device))
-    rows += make_rows(context, {k: metrics[k] for k in FID_METRICS}, n_images=n,
-                      evaluator=extractor["label"])
+    for scorer in scorers_for(task, direction):
+        metrics, n, label = scorer.compute(ctx)
+        rows += make_rows(context, metrics, n_images=n, evaluator=label)
     write_rows(out, rows)
     return rows

@@ -25,15 +25,13 @@ column, so they lower per-pixel accuracy, per-class accuracy and IoU of the true
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from datasets.palette import CLASS_NAMES, IGNORE_ID, NUM_CLASSES
+from cyclebench.datasets.palette import CLASS_NAMES, IGNORE_ID, NUM_CLASSES
 
 EPS = 1e-12  # the official script's denominator offset
-TABLE_METRICS = ("per_pixel_acc", "per_class_acc", "class_iou")
-EXTRA_METRICS = ("per_class_acc_present", "class_iou_present")
 
 
 def confusion_matrix(gt: np.ndarray, pred: np.ndarray, n_classes: int = NUM_CLASSES,
@@ -100,7 +98,9 @@ class SegScores:
         Per-class IoU uses the official definition, so the mean of the ``iou/*`` values is
         exactly ``class_iou``; :attr:`present` tells which classes occur in the ground truth.
         """
-        out = {name: float(getattr(self, name)) for name in TABLE_METRICS + EXTRA_METRICS}
+        # the scalar fields, in declaration order (names, tables and directions of every metric
+        # are cyclebench.eval.metrics' business)
+        out = {f.name: float(getattr(self, f.name)) for f in fields(self) if f.type == "float"}
         for name, value in zip(class_names, self.iou):
             out[f"iou/{name}"] = float(value)
         return out

@@ -9,18 +9,20 @@ import pytest
 import torch
 import torch.nn.functional as F_nn
 
-from cyclebench.config import TrainConfig
+from cyclebench.profile import default_train_config
 from cyclebench.registry import get_method
 
 torch.set_num_threads(1)
 
 
-def make(name: str, seed: int = 0, **kw):
+def make(name: str, seed: int = 0, lr: float | None = None, **kw):
     params = kw.pop("method_params", {})
     spec = get_method(name)
     base = dict(crop_size=32, ngf=8, ndf=8, n_blocks=1, pool_size=4, seed=seed)
     base.update(kw)
-    cfg = TrainConfig(method=name, **base, method_params=spec.resolved_params(params))
+    cfg = default_train_config(method=name, **base, method_params=spec.resolved_params(params))
+    if lr is not None:  # lr 0 (frozen weights, outside the schema's bounds) for by-hand checks
+        cfg = cfg.replace(lr=lr)
     torch.manual_seed(seed)
     m = spec.cls(cfg, torch.device("cpu"))
     m.set_epoch(0)
@@ -79,7 +81,7 @@ def test_feature_gan_losses_by_hand():
     m = make("feature_gan", method_params={"vgg_weights": "random-init", "lambda_feature": 2.0})
     b = batch()
     nets = {k: copy.deepcopy(v) for k, v in m.networks().items()}
-    from baselines.vgg import VGG16Relu42
+    from cyclebench.baselines.vgg import VGG16Relu42
 
     vgg = VGG16Relu42("random-init")
     with torch.no_grad():
@@ -196,7 +198,7 @@ def test_cogan_losses_by_hand():
 def test_lr_schedule_applies_to_every_optimiser():
     """Every optimiser follows CycleGAN's shared schedule (``cyclegan.schedule.lr_factor``,
     whose per-epoch values are tested with that module)."""
-    from cyclegan.schedule import lr_factor
+    from cyclebench.cyclegan.schedule import lr_factor
 
     for name in ("simgan", "feature_gan", "pix2pix", "bigan", "cogan"):
         m = make(name, n_epochs=2, n_epochs_decay=3, lr=0.001,

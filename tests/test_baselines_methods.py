@@ -10,9 +10,10 @@ import io
 import pytest
 import torch
 
-import baselines
-from baselines.common import DIRECTION_NETS
-from cyclebench.config import ConfigError, TrainConfig
+import cyclebench.baselines
+from cyclebench.profile import default_train_config
+from cyclebench.baselines.common import DIRECTION_NETS
+from cyclebench.config import ConfigError
 from cyclebench.registry import Method, get_method, registered_methods
 
 torch.set_num_threads(1)
@@ -28,7 +29,7 @@ def make(name: str, seed: int = 0, init_seed: int | None = None, **kw):
     spec = get_method(name)
     base = dict(crop_size=32, ngf=8, ndf=8, n_blocks=1, pool_size=2, seed=seed)
     base.update(kw)
-    cfg = TrainConfig(method=name, **base, method_params=spec.resolved_params(params))
+    cfg = default_train_config(method=name, **base, method_params=spec.resolved_params(params))
     torch.manual_seed(seed if init_seed is None else init_seed)
     m = spec.cls(cfg, torch.device("cpu"))
     m.set_epoch(0)
@@ -49,7 +50,9 @@ def roundtrip(obj):
 
 
 def test_all_baselines_registered_with_paper_names():
-    assert baselines.__all__ == ["bigan", "cogan", "feature_gan", "pix2pix", "simgan"]
+    paper = ["cogan", "bigan", "simgan", "feature_gan", "pix2pix"]  # the paper's order
+    assert cyclebench.baselines.PAPER_BASELINES == paper
+    assert cyclebench.baselines.__all__[:5] == paper
     names = registered_methods()
     for name in METHODS:
         assert name in names
@@ -134,7 +137,7 @@ def test_one_independent_model_per_direction(name):
 
 
 def test_param_errors_name_the_key():
-    cfg = TrainConfig(method="simgan", crop_size=32, ngf=8, ndf=8,
+    cfg = default_train_config(method="simgan", crop_size=32, ngf=8, ndf=8,
                       method_params={"lambda_selfreg": 1.0})  # bypasses the registry's check
     with pytest.raises(ConfigError, match="lambda_selfreg"):
         get_method("simgan").cls(cfg, torch.device("cpu"))
@@ -172,7 +175,7 @@ def test_pix2pix_train_like_translation_is_deterministic_and_changes_nothing():
         assert torch.equal(v, buffers[k]), k
     # batch size 1 as the official test script: an image's translation ignores its batch mates
     assert torch.equal(m.translate(x[1:2], "x2y"), a[1:2])
-    # train-like = batch statistics + dropout: differs from eval mode (running stats, no dropout)
+    # train-like = batch statistics + dropout: differs from cyclebench.eval mode (running stats, no dropout)
     m_eval = make("pix2pix", method_params={"test_mode": "eval"})
     m_eval.load_state_dict(m.state_dict())
     e = m_eval.translate(x, "x2y")

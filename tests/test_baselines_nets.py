@@ -11,13 +11,13 @@ import torch.nn.functional as F_nn
 import torchvision
 from torch import nn
 
-from baselines.cogan import CoupledDiscriminator, CoupledGenerator
-from baselines.unet import UnetGenerator, UnetSkipBlock, unet_num_downs
-from baselines.vgg import (IMAGENET_FILE, RELU4_2_INDEX, VGG16Relu42, extractor_name,
+from cyclebench.profile import default_train_config
+from cyclebench.baselines.cogan import CoupledDiscriminator, CoupledGenerator
+from cyclebench.baselines.unet import UnetGenerator, UnetSkipBlock, unet_num_downs
+from cyclebench.baselines.vgg import (IMAGENET_FILE, RELU4_2_INDEX, VGG16Relu42, extractor_name,
                            imagenet_weights_path)
-from cyclebench.config import TrainConfig
 from cyclebench.registry import get_method
-from cyclegan.networks import count_parameters
+from cyclebench.cyclegan.networks import count_parameters
 
 torch.set_num_threads(1)
 
@@ -25,7 +25,7 @@ torch.set_num_threads(1)
 def make(name: str, **kw):
     params = kw.pop("method_params", {})
     spec = get_method(name)
-    cfg = TrainConfig(method=name, **kw, method_params=spec.resolved_params(params))
+    cfg = default_train_config(method=name, **kw, method_params=spec.resolved_params(params))
     torch.manual_seed(0)
     return spec.cls(cfg, torch.device("cpu"))
 

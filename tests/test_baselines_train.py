@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 import torch
 
+from cyclebench.profile import default_train_config
 from cyclebench.config import TrainConfig
 from cyclebench.tasks import get_task
 from cyclebench.utils import load_rgb, save_png
-from cyclegan.train import CHECKPOINT, LOG, MODEL, load_method, train
+from cyclebench.cyclegan.checkpoint import CHECKPOINT, LOG, MODEL, load_method
+from cyclebench.cyclegan.train import train
+from cyclebench.cyclegan.translate import translate
 
 torch.set_num_threads(1)
 
@@ -48,7 +51,7 @@ def data_root(tmp_path_factory) -> Path:
 
 
 def config(name: str, data_root: Path) -> TrainConfig:
-    return TrainConfig(profile="test", task="maps", method=name, seed=3, data_root=str(data_root),
+    return default_train_config(profile="test", task="maps", method=name, seed=3, data_root=str(data_root),
                        load_size=36, crop_size=32, ngf=8, ndf=8, n_blocks=1, pool_size=2,
                        n_epochs=1, n_epochs_decay=1, iters_per_epoch=3, checkpoint_every=2,
                        log_every=1, method_params=dict(PARAMS.get(name, {})), device="cpu",
@@ -86,8 +89,6 @@ def test_trains_resumes_and_translates_through_shared_trainer(name, data_root, t
     for direction in ("x2y", "y2x"):
         out = method.translate(x, direction)
         assert out.shape == (2, 3, 32, 32) and torch.isfinite(out).all()
-    from cyclegan.translate import translate
-
     task = get_task("maps")
     for direction in task.directions:
         written = translate(full, direction, "val", tmp_path / direction, data_root=data_root)
@@ -101,11 +102,11 @@ def test_trains_resumes_and_translates_through_shared_trainer(name, data_root, t
 
 
 def test_translate_cli(data_root, tmp_path):
-    """``python -m cyclegan translate`` (the command Snakemake runs) on a CoGAN run."""
+    """``cyclebench translate`` (the command Snakemake runs) on a CoGAN run."""
     run = tmp_path / "run"
     train(config("cogan", data_root), run, quiet=True)
     out = tmp_path / "photo2map"
-    res = subprocess.run([sys.executable, "-m", "cyclegan", "translate", "--run", str(run),
+    res = subprocess.run([sys.executable, "-m", "cyclebench", "translate", "--run", str(run),
                           "--direction", "photo2map", "--split", "val", "--out", str(out),
                           "--data-root", str(data_root), "--threads", "1"],
                          cwd=REPO, capture_output=True, text=True, timeout=300)

@@ -1,4 +1,4 @@
-"""Profile schema, semantic checks, TrainConfig and the method registry."""
+"""Profile schema, semantic checks, the typed step configs and the method registry."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import copy
 import pytest
 import yaml
 
-from cyclebench.config import TRAIN_KEYS, ConfigError, TrainConfig, run_config
-from cyclebench.profile import load_profile, load_schema, validate_profile
+import dataclasses
+
+from cyclebench import schema
+from cyclebench.config import (ConfigError, DataConfig, EvalConfig, EvaluatorConfig, StepConfig,
+                               TrainConfig)
+from cyclebench.profile import (RUN_KEYS, data_config, default_train_config, eval_config,
+                                evaluator_config, load_profile, train_config, validate_profile)
+from cyclebench.schema import load_schema
 from cyclebench.registry import get_method, register_method, registered_methods
 
 PROFILES = ["smoke", "default", "paper"]
@@ -43,7 +49,7 @@ def test_paper_profile_uses_paper_settings(repo_root):
                              "iters_per_epoch": 2975}
     assert maps["train"] == {"load_size": 286, "crop_size": 256, "n_blocks": 9,
                              "iters_per_epoch": 1096}
-    run = run_config(cfg, "cityscapes", "cyclegan", 0)
+    run = train_config(cfg, "cityscapes", "cyclegan", 0, data_root="d")
     assert (run.ngf, run.ndf, run.batch_size, run.lr, run.beta1) == (64, 64, 1, 2e-4, 0.5)
     assert (run.n_epochs, run.n_epochs_decay, run.lambda_cycle, run.pool_size) == (100, 100, 10, 50)
     assert run.lambda_identity == 0
@@ -76,7 +82,7 @@ def test_bad_profiles_fail_naming_the_key(smoke, mutate, key):
     assert "test.yaml" in str(exc.value)
 
 
-def test_crop_load_check_uses_trainconfig_defaults(smoke):
+def test_crop_load_check_uses_the_schema_defaults(smoke):
     cfg = copy.deepcopy(smoke)
     cfg["tasks"]["maps"]["train"] = {"load_size": 200}  # crop defaults to 128: valid
     validate_profile(cfg)
@@ -87,8 +93,88 @@ def test_crop_load_check_uses_trainconfig_defaults(smoke):
 
 
 def test_schema_train_section_matches_trainconfig():
-    schema = load_schema()
-    assert set(schema["$defs"]["train_settings"]["properties"]) == TRAIN_KEYS
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(load_schema()["$defs"]["train_settings"]["properties"]) == fields - set(RUN_KEYS)
+    # every training setting but the device (default: the profile's) has its default there
+    assert set(schema.defaults("#/$defs/train_settings")) == fields - set(RUN_KEYS) - {"device"}
+
+
+def test_step_configs_carry_no_defaults():
+    """The schema is the single home of defaults: no step-config field has one."""
+    for cls in (DataConfig, TrainConfig, EvaluatorConfig, EvalConfig):
+        for f in dataclasses.fields(cls):
+            assert f.default is dataclasses.MISSING, (cls.__name__, f.name)
+            assert f.default_factory is dataclasses.MISSING, (cls.__name__, f.name)
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+        assert issubclass(cls, StepConfig)
+
+
+def test_step_config_sections_match_the_schema():
+    sections = {EvaluatorConfig: "#/properties/evaluator", EvalConfig: "#/properties/eval"}
+    for cls, pointer in sections.items():
+        fields = {f.name for f in dataclasses.fields(cls)}
+        assert set(schema.section(pointer)["properties"]) <= fields
+    assert set(schema.section("#/$defs/task")["properties"]) - {"train", "methods"} \
+        <= {f.name for f in dataclasses.fields(DataConfig)}
+
+
+def test_task_train_section_does_not_override_the_profile_train_section(smoke):
+    """Defaults apply per run beneath both sections: a task's train section that leaves ngf
+    unset keeps the profile's ngf (validation does not fill the task section)."""
+    cfg = validate_profile(copy.deepcopy(smoke))
+    assert "ngf" not in cfg["tasks"]["maps"]["train"]
+    cfg["train"]["ngf"] = 12
+    run = train_config(cfg, "maps", "cyclegan", 0, data_root="d")
+    assert run.ngf == 12 and run.ndf == smoke["train"]["ndf"]
+    assert run.n_layers_d == 3  # the schema default
+
+
+def test_step_configs_check_bounds_from_the_schema(smoke):
+    cfg = validate_profile(copy.deepcopy(smoke))
+    run = train_config(cfg, "maps", "cyclegan", 0, data_root="d").to_dict()
+    with pytest.raises(ConfigError, match="key 'lambda_cycle'.*minimum"):
+        TrainConfig.from_dict({**run, "lambda_cycle": -1.0})
+    with pytest.raises(ConfigError, match="key 'device'"):
+        TrainConfig.from_dict({**run, "device": "gpu"})
+    ev = eval_config(cfg).to_dict()
+    with pytest.raises(ConfigError, match="key 'kid_subset_size'"):
+        EvalConfig.from_dict({**ev, "kid_subset_size": 1})
+    with pytest.raises(ConfigError, match="missing key"):
+        EvalConfig.from_dict({k: v for k, v in ev.items() if k != "batch_size"})
+    data = data_config(cfg, "cityscapes")
+    assert data.full_size == tuple(smoke["tasks"]["cityscapes"]["full_size"])
+    assert DataConfig.from_json(data.to_json()) == data
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.size = 3
+
+
+def test_evaluator_config_resolves_sizes(smoke):
+    cfg = validate_profile(copy.deepcopy(smoke))
+    cfg["evaluator"].update(input_size=0, load_size=0)
+    ev = evaluator_config(cfg)
+    size = cfg["tasks"]["cityscapes"]["size"]
+    assert ev.input_size == size and ev.load_size == round(1.125 * size)
+    cfg["evaluator"].update(input_size=64, load_size=32)
+    with pytest.raises(ConfigError, match="load_size"):
+        evaluator_config(cfg)
+    cfg["evaluator"].update(load_size=0, imagenet_weights="auto")
+    with pytest.raises(ConfigError, match="imagenet_weights"):
+        evaluator_config(cfg)
+    with pytest.raises(ConfigError, match="no segmentation labels"):
+        evaluator_config(validate_profile(copy.deepcopy(smoke)), "maps")
+
+
+def test_profile_is_read_by_one_module_only(repo_root):
+    """Only cyclebench/profile.py (and the Snakefile's rules, which call it) reads a raw
+    profile: no other module takes a --profile-json or indexes profile sections."""
+    offenders = []
+    for path in repo_root.rglob("*.py"):
+        if any(p in (".venv", "tests", "build") for p in path.parts):
+            continue
+        text = path.read_text()
+        if "--profile-json" in text or 'profile["tasks"]' in text or "profile.get(\"eval" in text:
+            offenders.append(str(path.relative_to(repo_root)))
+    assert offenders == ["cyclebench/profile.py"]
 
 
 def test_schema_fields_are_documented():
@@ -107,16 +193,16 @@ def test_schema_fields_are_documented():
     walk(schema, "")
 
 
-def test_run_config_precedence(smoke):
+def test_train_config_precedence(smoke):
     cfg = validate_profile(copy.deepcopy(smoke))
     cfg["train"]["lr"] = 1e-3
     cfg["tasks"]["maps"]["train"]["lr"] = 5e-4
     cfg["method_params"]["simgan"] = {"lambda_self_reg": 0.25}
-    city = run_config(cfg, "cityscapes", "cyclegan", 3, threads=2)
-    maps = run_config(cfg, "maps", "simgan", 0)
+    city = train_config(cfg, "cityscapes", "cyclegan", 3, data_root="r/city", threads=2)
+    maps = train_config(cfg, "maps", "simgan", 0, data_root="r/maps")
     assert city.lr == 1e-3 and maps.lr == 5e-4
     assert city.seed == 3 and city.threads == 2 and city.task == "cityscapes"
-    assert city.data_root.endswith("smoke/data/cityscapes")
+    assert city.data_root == "r/city"  # the rule's path, never rebuilt here
     assert maps.method_params["lambda_self_reg"] == 0.25
     assert city.method_params == get_method("cyclegan").resolved_params()
 
@@ -126,13 +212,13 @@ def test_ablations_are_variants_of_cyclegan():
         spec = get_method(name)
         assert spec.base == "cyclegan"
         assert spec.cls is get_method("cyclegan").cls
-        assert spec.params  # differs from cyclegan only by parameters
+        assert spec.params  # differs from cyclebench.cyclegan only by parameters
 
 
 def test_registry_rejects_duplicates():
     registered_methods()
     with pytest.raises(ValueError, match="already registered"):
-        @register_method("cyclegan")
+        @register_method("cyclegan", display_name="Dup")
         class Dup:  # noqa: F811
             pass
 
@@ -143,16 +229,38 @@ def test_unknown_method_error_lists_known():
 
 
 def test_trainconfig_roundtrip_and_errors(tmp_path):
-    cfg = TrainConfig(task="maps", seed=4, lr=1e-3, method_params={"a": 1})
+    cfg = default_train_config(task="maps", seed=4, lr=1e-3, method_params={"a": 1})
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump({**cfg.to_dict(), "provenance": {"commit": "x"}}))
     assert TrainConfig.load(path) == cfg
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+    full = cfg.to_dict()
     with pytest.raises(ConfigError, match="unknown key.*'colour'"):
-        TrainConfig.from_dict({"colour": 1})
+        TrainConfig.from_dict({**full, "colour": 1})
     with pytest.raises(ConfigError, match="'n_epochs' must be of type int"):
-        TrainConfig.from_dict({"n_epochs": 1.5})
+        TrainConfig.from_dict({**full, "n_epochs": 1.5})
     with pytest.raises(ConfigError, match="'flip' must be of type bool"):
-        TrainConfig.from_dict({"flip": "yes"})
-    assert TrainConfig.from_dict({"lr": 1}).lr == 1.0  # ints are valid floats
+        TrainConfig.from_dict({**full, "flip": "yes"})
+    assert TrainConfig.from_dict({**full, "lr": 1}).lr == 1.0  # ints are valid floats
     with pytest.raises(ConfigError, match="not found"):
         TrainConfig.load(tmp_path / "missing.yaml")
+
+
+def test_registry_metadata_display_name_and_group():
+    from cyclebench.registry import GROUPS
+
+    expected = {"cyclegan": ("CycleGAN (ours)", "proposed"), "cycle_only": ("Cycle alone", "ablation"),
+                "gan_only": ("GAN alone", "ablation"),
+                "gan_forward": ("GAN + forward cycle", "ablation"),
+                "gan_backward": ("GAN + backward cycle", "ablation"),
+                "cogan": ("CoGAN", "baseline"), "bigan": ("BiGAN/ALI", "baseline"),
+                "simgan": ("SimGAN", "baseline"), "feature_gan": ("Feature loss + GAN", "baseline"),
+                "pix2pix": ("pix2pix", "paired")}
+    for name, (display, group) in expected.items():
+        spec = get_method(name)
+        assert (spec.display_name, spec.group) == (display, group), name
+        assert spec.group in GROUPS
+    with pytest.raises(ValueError, match="group 'nonsense'"):
+        register_method("zz_bad_group", display_name="Z", group="nonsense")(type("Z", (), {}))
+    with pytest.raises(ValueError, match="display_name"):
+        register_method("zz_bad_name", display_name="")(type("Z", (), {}))

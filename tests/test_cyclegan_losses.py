@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from cyclegan.image_pool import ImagePool
-from cyclegan.losses import bce_gan_loss, cycle_loss, identity_loss, lsgan_loss
-from cyclegan.schedule import lr_factor, set_lr
+from cyclebench.cyclegan.image_pool import ImagePool
+from cyclebench.cyclegan.losses import bce_gan_loss, cycle_loss, identity_loss, lsgan_loss
+from cyclebench.cyclegan.schedule import lr_factor, set_lr
 
 
 def test_lsgan_known_values():

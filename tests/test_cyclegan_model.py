@@ -8,10 +8,12 @@ import copy
 import pytest
 import torch
 
-from cyclebench.config import ConfigError, TrainConfig
+from cyclebench.profile import default_train_config
+from cyclebench.config import ConfigError
 from cyclebench.registry import get_method
-from cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
-from cyclegan.model import CycleGAN, discriminator_loss
+from cyclebench.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
+from cyclebench.cyclegan.model import CycleGAN
+from cyclebench.gan import discriminator_loss
 
 VARIANTS = {  # name -> (lambda_gan, forward-cycle weight, backward-cycle weight) in paper terms
     "cyclegan": (1.0, 1.0, 1.0),
@@ -31,7 +33,7 @@ EXPECTED_TERMS = {
 
 def make(method="cyclegan", seed=0, **kw) -> CycleGAN:
     spec = get_method(method)
-    cfg = TrainConfig(method=method, seed=seed, ngf=4, ndf=4, n_blocks=1, crop_size=32,
+    cfg = default_train_config(method=method, seed=seed, ngf=4, ndf=4, n_blocks=1, crop_size=32,
                       pool_size=kw.pop("pool_size", 50), method_params=spec.resolved_params(),
                       **kw)
     torch.manual_seed(seed)
@@ -212,10 +214,10 @@ def test_bad_params_rejected():
     spec = get_method("cyclegan")
     params = spec.resolved_params({"cycle_forward": "yes"})
     with pytest.raises(ConfigError, match="cycle_forward"):
-        CycleGAN(TrainConfig(ngf=4, ndf=4, n_blocks=1, method_params=params), torch.device("cpu"))
+        CycleGAN(default_train_config(ngf=4, ndf=4, n_blocks=1, method_params=params), torch.device("cpu"))
     zero = spec.resolved_params({"lambda_gan": 0, "cycle_forward": False, "cycle_backward": False})
     with pytest.raises(ConfigError, match="nothing to train"):
-        CycleGAN(TrainConfig(ngf=4, ndf=4, n_blocks=1, method_params=zero), torch.device("cpu"))
+        CycleGAN(default_train_config(ngf=4, ndf=4, n_blocks=1, method_params=zero), torch.device("cpu"))
 
 
 def test_state_dict_roundtrip_and_translate():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from cyclegan.networks import (PatchDiscriminator, ResnetBlock, ResnetGenerator, count_parameters,
+from cyclebench.cyclegan.networks import (PatchDiscriminator, ResnetBlock, ResnetGenerator, count_parameters,
                                init_weights)
 
 

@@ -1,5 +1,6 @@
-"""The shared trainer, translation, bench and CLI (cyclegan/train.py, translate.py, bench.py,
-__main__.py): outputs, exact resume, NaN stop, data order, model.pt, translation names."""
+"""The shared trainer, translation, bench and CLI (cyclegan/train.py, checkpoint.py,
+data_order.py, train_log.py, translate.py, bench.py, cli.py): outputs, exact resume, NaN stop,
+data order, model.pt, translation names."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import yaml
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from cyclebench.config import ConfigError, TrainConfig
-from cyclegan import train as trainer
-from cyclegan.__main__ import main
-from cyclegan.model import CycleGAN
-from cyclegan.train import NonFiniteLossError, RunBatchSampler, load_method, train
-from cyclegan.translate import translate
+from cyclebench.profile import default_train_config
+from cyclebench.config import ConfigError
+from cyclebench.cli import main
+from cyclebench.cyclegan.bench import run_bench
+from cyclebench.cyclegan.checkpoint import load_method
+from cyclebench.cyclegan.data_order import RunBatchSampler, make_train_dataset
+from cyclebench.cyclegan.model import CycleGAN
+from cyclebench.cyclegan.train import NonFiniteLossError, train
+from cyclebench.cyclegan.translate import translate
 
 
 def write_task(root, n_train=8, n_val=3, size=32, seed=0):
@@ -42,7 +46,7 @@ def tiny(data_root, **kw):
                 n_epochs=1, n_epochs_decay=1, iters_per_epoch=3, pool_size=2, log_every=1,
                 checkpoint_every=2, device="cpu", seed=3)
     base.update(kw)
-    return TrainConfig(**base)
+    return default_train_config(**base)
 
 
 def read_log(path):
@@ -244,7 +248,7 @@ def test_batch_sampler_order_is_pure_and_resumable():
 
 def test_loader_identical_across_num_workers(data_root):
     cfg = tiny(data_root)
-    ds = trainer.make_train_dataset(cfg, paired=False)
+    ds = make_train_dataset(cfg, paired=False)
     def collect(workers):
         sampler = RunBatchSampler(len(ds), 2, 3, seed=0, total_epochs=2)
         loader = DataLoader(ds, batch_sampler=sampler, num_workers=workers,
@@ -291,13 +295,13 @@ def test_cli_train_translate_and_errors(data_root, tmp_path, capsys):
     assert main(["train", "--config-json", '{"data_root": "x", "bogus": 1}', "--out",
                  str(tmp_path / "e")]) == 2
     assert "bogus" in capsys.readouterr().err
-    assert main(["train", "--config-json", '{"data_root": "/no/such/dir"}', "--out",
-                 str(tmp_path / "e2")]) == 2
+    missing_data = cfg.replace(data_root="/no/such/dir").to_json()
+    assert main(["train", "--config-json", missing_data, "--out", str(tmp_path / "e2")]) == 2
     err = capsys.readouterr().err
     assert "/no/such/dir" in err and "Traceback" not in err
     assert main(["translate", "--run", str(tmp_path / "norun"), "--direction", "x2y",
                  "--out", str(tmp_path / "o2")]) == 2
-    assert main(["bench", "--configs", "nope"]) == 2
+    assert main(["bench", "train", "--configs", "nope"]) == 2
 
 
 def test_config_written_first_even_if_data_missing(tmp_path):
@@ -307,8 +311,6 @@ def test_config_written_first_even_if_data_missing(tmp_path):
 
 
 def test_bench_small(capsys):
-    from cyclegan.bench import run_bench
-
     (r,) = run_bench(["small"], device="cpu", iters=1, warmup=1)
     assert r.iters_per_s > 0 and r.images_per_s == pytest.approx(r.iters_per_s)
     assert "it/s" in capsys.readouterr().out

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import cityscapes, palette
-from datasets.writer import resize_label, resize_photo
+from cyclebench.datasets import cityscapes, palette
+from cyclebench.datasets.writer import resize_label, resize_photo
 
 FULL = (32, 64)  # stands in for 1024x2048
 CITIES = {"train": {"aachen": 3, "bochum": 2}, "val": {"frankfurt": 2, "lindau": 1}}

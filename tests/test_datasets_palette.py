@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import labels, name2label
 
-from datasets import palette
+from cyclebench.datasets import palette
 
 
 def test_nineteen_classes_in_official_order_and_colours():

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import palette
-from datasets.pix2pix_archive import (UnsafeArchiveError, fetch, prepare_pix2pix, safe_extract,
-                                      split_ab)
-from datasets.writer import resize_label, resize_photo
+from cyclebench.datasets import palette
+from cyclebench.datasets.extract import UnsafeArchiveError, safe_extract
+from cyclebench.datasets.pix2pix_archive import fetch, prepare_pix2pix, split_ab
+from cyclebench.datasets.writer import resize_label, resize_photo
 
 SIDE = 24  # each half is SIDE x SIDE (600x600 for maps, 256x256 for cityscapes)
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import palette
-from datasets.prepare import image_rng, prepare_synthetic, synthetic_pair
-from datasets.synthetic_cityscapes import render_scene
-from datasets.synthetic_maps import render_tile
-from datasets.writer import resize_label
+from cyclebench.datasets import palette
+from cyclebench.datasets.prepare import image_rng, prepare_synthetic, synthetic_pair
+from cyclebench.datasets.synthetic_cityscapes import render_scene
+from cyclebench.datasets.synthetic_maps import render_tile
+from cyclebench.datasets.writer import resize_label
 
 SMALL = dict(n_train=6, n_val=3, size=32, full_size=(48, 96))
 
@@ -224,7 +224,7 @@ def test_failure_leaves_previous_data_untouched(tmp_path, monkeypatch):
     out = tmp_path / "cs"
     prepare_synthetic("cityscapes", out, n_train=2, n_val=1, size=16, full_size=(32, 64))
     before = _digest(out)
-    import datasets.prepare as prep
+    import cyclebench.datasets.prepare as prep
 
     real = prep.synthetic_pair
     calls = {"n": 0}

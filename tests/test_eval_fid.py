@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from eval import fid
-from eval.profile import EvaluatorConfig
-from eval.segmenter import SmallFCN, save_evaluator
+from cyclebench.eval import fid
+from cyclebench.config import EvaluatorConfig
+from cyclebench.schema import defaults
+from cyclebench.eval.segmenter.checkpoint import save_evaluator
+from cyclebench.eval.segmenter.networks import SmallFCN
 from cyclebench.utils import save_png
 
 torch.set_num_threads(1)
@@ -17,12 +19,27 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory):
     torch.manual_seed(0)
-    cfg = EvaluatorConfig(arch="small_fcn", width=8, input_size=32, load_size=36)
+    cfg = EvaluatorConfig.from_dict({**defaults("#/properties/evaluator"), "width": 8,
+                                     "input_size": 32, "load_size": 36})
     path = tmp_path_factory.mktemp("ev") / "evaluator.pt"
     ev_id = save_evaluator(SmallFCN(width=8).eval(), "small_fcn", cfg, path)
     ex = fid.resolve_extractor("evaluator-features", evaluator_path=path.parent)
     assert ex["label"] == f"evaluator-features@{ev_id}"
     return ex
+
+
+class TensorImages(torch.utils.data.Dataset):
+    """uint8 Bx3xHxW tensor as a Dataset (torch-fidelity takes Datasets as inputs)."""
+
+    def __init__(self, images: torch.Tensor):
+        assert images.dtype == torch.uint8 and images.dim() == 4 and images.shape[1] == 3
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.images[i]
 
 
 def _images(n, seed=0, size=32):
@@ -40,7 +57,7 @@ def _noisy(images, sigma, seed=1):
 
 def _fid(a, b, extractor, **kw):
     kw.setdefault("kid_subsets", 10)
-    return fid.compute_fid_kid(fid.TensorImages(a), fid.TensorImages(b), extractor=extractor, **kw)
+    return fid.compute_fid_kid(TensorImages(a), TensorImages(b), extractor=extractor, **kw)
 
 
 def test_fid_of_a_set_against_itself_is_zero_and_grows_with_noise(extractor):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from eval.rows import (COLUMNS, NONE, format_substitutes, make_rows, parse_substitutes,
+from cyclebench.eval.rows import (COLUMNS, NONE, format_substitutes, make_rows, parse_substitutes,
                        read_rows, write_rows)
 
 CTX = {"profile": "p", "task": "cityscapes", "direction": "label2photo", "method": "cyclegan",

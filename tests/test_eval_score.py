@@ -1,22 +1,24 @@
-"""``python -m eval score``: known answers with real data standing in for translations."""
+"""``cyclebench score``: known answers with real data standing in for translations; every
+input is an explicit path (translations, data root, run config, evaluator, FID cache)."""
 
+import copy
 import csv
-import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from cyclebench.config import run_config
-from cyclebench.utils import atomic_write_yaml, load_label, load_rgb, save_png
-from datasets.palette import CLASS_COLORS, CLASS_IDS
-from datasets.prepare import prepare_synthetic
-from eval import __main__ as cli
-from eval.photo2label import resize_ids
-from eval.rows import COLUMNS, read_rows
-from eval.score import resolved_config_path
-from eval.seg_metrics import ConfusionMatrix
+from cyclebench.profile import eval_config, evaluator_config, train_config, validate_profile
+from cyclebench.utils import atomic_write_yaml, load_label, save_png
+from cyclebench.datasets.palette import CLASS_COLORS, CLASS_IDS
+from cyclebench.datasets.prepare import prepare_synthetic
+from cyclebench import cli
+from cyclebench.eval.cli import score_main
+from cyclebench.eval.photo2label import resize_ids
+from cyclebench.eval.rows import COLUMNS, read_rows
+from cyclebench.eval.seg_metrics import ConfusionMatrix
 
 torch.set_num_threads(1)
 
@@ -36,11 +38,30 @@ def _profile(res, **eval_overrides):
     }
 
 
+def _validated(profile):
+    """The profile as the Snakefile sees it (validated, defaults filled)."""
+    prof = copy.deepcopy(profile)
+    for task in prof["tasks"].values():
+        task.setdefault("methods", ["cyclegan"])
+    return validate_profile(prof, source="test profile")
+
+
+def _data_root(profile, task) -> Path:
+    return Path(profile["results_dir"]) / profile["profile"] / "data" / task
+
+
+def _run_config(profile, task, method, seed) -> Path:
+    """Where the test keeps the run's config.resolved.yaml (any path: it is passed explicitly)."""
+    return (Path(profile["results_dir"]) / profile["profile"] / "runs" / task / method
+            / f"seed{int(seed)}" / "config.resolved.yaml")
+
+
 def _write_resolved(profile, task, method, seed):
-    """What `python -m cyclegan train` writes first into its run dir (config + provenance)."""
-    resolved = run_config(profile, task, method, seed).to_dict()
+    """What `cyclebench train` writes first into its run dir (config + provenance)."""
+    resolved = train_config(_validated(profile), task, method, seed,
+                            data_root=_data_root(profile, task)).to_dict()
     resolved["provenance"] = {"commit": "abc"}
-    path = resolved_config_path(profile, task, method, seed)
+    path = _run_config(profile, task, method, seed)
     atomic_write_yaml(path, resolved)
     return path
 
@@ -53,19 +74,25 @@ def setup(tmp_path_factory):
     for task in ("cityscapes", "maps"):
         _write_resolved(_profile(res), task, "cyclegan", 3)
     eval_dir = res / "t/evaluator/cityscapes"
-    assert cli.main(["train-evaluator", "--profile-json", json.dumps(_profile(res)),
+    prof = _validated(_profile(res))
+    assert cli.main(["evaluator", "--config-json", evaluator_config(prof).to_json(),
+                     "--eval-config-json", eval_config(prof).to_json(),
+                     "--data-root", str(_data_root(prof, "cityscapes")),
                      "--task", "cityscapes", "--out", str(eval_dir)]) == 0
     return res, eval_dir
 
 
 def _score(res, eval_dir, task, direction, translations, out, profile=None, evaluator=True,
            method="cyclegan"):
-    argv = ["score", "--profile-json", json.dumps(profile or _profile(res)), "--task", task,
-            "--method", method, "--seed", "3", "--direction", direction,
-            "--translations", str(translations), "--out", str(out)]
+    profile = profile or _profile(res)
+    argv = ["score", "--config-json", eval_config(_validated(profile)).to_json(),
+            "--task", task, "--method", method, "--seed", "3", "--direction", direction,
+            "--translations", str(translations), "--data-root", str(_data_root(profile, task)),
+            "--run-config", str(_run_config(_profile(res), task, method, 3)),
+            "--fid-cache", str(res / "t" / "cache" / "fid"), "--out", str(out)]
     if evaluator:
         argv += ["--evaluator", str(eval_dir)]
-    assert cli.main(argv) == 0
+    assert score_main(argv[1:]) == 0  # the entry point raises; `cyclebench` prints
     return {r["metric"]: r for r in read_rows(out)}
 
 
@@ -161,22 +188,23 @@ def test_errors_are_clear(setup, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_delegated_subcommands_are_dispatched_lazily(monkeypatch, capsys):
-    monkeypatch.setitem(cli.DELEGATED, "tables", "eval._no_such_module")
-    assert cli.main(["tables", "--whatever"]) == 2
-    assert "eval._no_such_module" in capsys.readouterr().err
-
-
 def test_command_line_reports_user_errors_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "eval", "score", "--profile-json", '{"profile": "x"}',
-                           "--task", "cityscapes", "--method", "m", "--seed", "0", "--direction",
-                           "label2photo", "--translations", str(tmp_path), "--out",
-                           str(tmp_path / "m.csv")], capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert "missing top-level key 'results_dir'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "cyclebench", "score", "--config-json",
+                           '{"profile": "x"}', "--task", "cityscapes", "--method", "m", "--seed",
+                           "0", "--direction", "label2photo", "--translations", str(tmp_path),
+                           "--data-root", str(tmp_path), "--run-config", str(tmp_path / "c.yaml"),
+                           "--out", str(tmp_path / "m.csv")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("cyclebench score: error:") and "--config-json" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = subprocess.run([sys.executable, "-m", "cyclebench", "score", "--task", "cityscapes"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2  # every path is a required flag
+    for flag in ("--config-json", "--translations", "--data-root", "--run-config", "--out"):
+        assert flag in proc.stderr
 
 
 def test_feature_gan_random_init_rows_name_the_substitute(setup, tmp_path):
@@ -204,7 +232,7 @@ def test_feature_gan_random_init_rows_name_the_substitute(setup, tmp_path):
 def test_missing_or_mismatched_resolved_config_is_a_clear_error(setup, tmp_path):
     res, eval_dir = setup
     data = res / "t/data/maps"
-    missing = resolved_config_path(_profile(res), "maps", "simgan", 3)
+    missing = _run_config(_profile(res), "maps", "simgan", 3)
     assert not missing.exists()
     with pytest.raises(FileNotFoundError, match="resolved run config .*config.resolved.yaml") as ei:
         _score(res, eval_dir, "maps", "map2photo", data / "val/photo", tmp_path / "x.csv",
@@ -226,10 +254,13 @@ def test_command_line_names_the_missing_resolved_config(setup, tmp_path):
     import sys
 
     res, eval_dir = setup
-    proc = subprocess.run([sys.executable, "-m", "eval", "score", "--profile-json",
-                           json.dumps(_profile(res)), "--task", "maps", "--method", "bigan",
-                           "--seed", "3", "--direction", "map2photo", "--translations",
-                           str(res / "t/data/maps/val/photo"), "--evaluator", str(eval_dir),
-                           "--out", str(tmp_path / "m.csv")], capture_output=True, text=True)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert str(resolved_config_path(_profile(res), "maps", "bigan", 3)) in proc.stderr
+    run_cfg = tmp_path / "anywhere" / "config.resolved.yaml"  # the path given, nothing derived
+    proc = subprocess.run([sys.executable, "-m", "cyclebench", "score", "--config-json",
+                           eval_config(_validated(_profile(res))).to_json(), "--task", "maps",
+                           "--method", "bigan", "--seed", "3", "--direction", "map2photo",
+                           "--translations", str(res / "t/data/maps/val/photo"),
+                           "--data-root", str(res / "t/data/maps"), "--run-config", str(run_cfg),
+                           "--evaluator", str(eval_dir), "--out", str(tmp_path / "m.csv")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(run_cfg) in proc.stderr

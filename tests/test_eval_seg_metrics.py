@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from datasets.palette import CLASS_COLORS, CLASS_NAMES
-from eval.photo2label import colour_map_to_trainids, resize_ids
-from eval.seg_metrics import ConfusionMatrix, confusion_matrix, scores_from_counts
+from cyclebench.datasets.palette import CLASS_COLORS, CLASS_NAMES
+from cyclebench.eval.photo2label import colour_map_to_trainids, resize_ids
+from cyclebench.eval.seg_metrics import ConfusionMatrix, confusion_matrix, scores_from_counts
 
 N = 19
 

@@ -1,6 +1,5 @@
 """The FCN evaluator: learns the synthetic task, is deterministic, saves/loads by id."""
 
-import json
 
 import numpy as np
 import pytest
@@ -8,13 +7,17 @@ import torch
 
 from cyclebench.config import ConfigError
 from cyclebench.utils import load_label
-from datasets.prepare import prepare_synthetic
-from eval.__main__ import main
-from eval.profile import EvalConfig, EvaluatorConfig
-from eval.rows import read_rows
+from cyclebench.datasets.prepare import prepare_synthetic
+from cyclebench.cli import main
+from cyclebench.config import EvaluatorConfig
+from cyclebench.profile import eval_config, evaluator_config, validate_profile
+from cyclebench.schema import defaults
+from cyclebench.eval.rows import read_rows
 from torchvision.models.vgg import cfgs, make_layers
 
-from eval.segmenter import Evaluator, FCN8sVGG16, SmallFCN, build_network, weights_id
+from cyclebench.eval.segmenter.checkpoint import Evaluator, save_evaluator, weights_id
+from cyclebench.eval.segmenter.networks import FCN8sVGG16, SmallFCN, build_network
+from cyclebench.eval.segmenter.training import _TrainSet, fit
 
 torch.set_num_threads(1)
 
@@ -26,8 +29,9 @@ def smoke_profile(results_dir, **evaluator):
     return {
         "profile": "t", "results_dir": str(results_dir), "device": "cpu", "seeds": [0],
         "tasks": {"cityscapes": {"source": "synthetic", "n_train": 16, "n_val": 8, "size": 32,
-                                 "full_size": [64, 128]},
-                  "maps": {"source": "synthetic", "n_train": 16, "n_val": 8, "size": 32}},
+                                 "full_size": [64, 128], "methods": ["cyclegan"]},
+                  "maps": {"source": "synthetic", "n_train": 16, "n_val": 8, "size": 32,
+                           "methods": ["cyclegan"]}},
         "evaluator": ev,
         "eval": {"upsample_to_full": False, "fid_extractor": "evaluator-features",
                  "kid_subset_size": 1000, "batch_size": 16},
@@ -41,12 +45,19 @@ def trained(tmp_path_factory):
     profile = smoke_profile(res)
     prepare_synthetic("cityscapes", res / "t/data/cityscapes", 16, 8, 32, full_size=(64, 128))
     prepare_synthetic("maps", res / "t/data/maps", 16, 8, 32)
-    pjson = res / "profile.json"
-    pjson.write_text(json.dumps(profile))
+    validate_profile(profile)
+    cfg_json = res / "evaluator.json"  # a file works as well as JSON text
+    cfg_json.write_text(evaluator_config(profile).to_json())
+    argv = ["--config-json", str(cfg_json), "--eval-config-json", eval_config(profile).to_json(),
+            "--data-root", str(res / "t/data/cityscapes")]
     out = res / "t/evaluator/cityscapes"
-    assert main(["train-evaluator", "--profile-json", str(pjson), "--task", "cityscapes",
-                 "--out", str(out)]) == 0
-    return {"res": res, "profile": profile, "pjson": pjson, "eval_dir": out}
+    assert main(["evaluator", *argv, "--out", str(out)]) == 0
+    return {"res": res, "profile": profile, "argv": argv, "eval_dir": out}
+
+
+def evaluator_cfg(**values) -> EvaluatorConfig:
+    """The schema's evaluator defaults with ``values`` over them."""
+    return EvaluatorConfig.from_dict({**defaults("#/properties/evaluator"), **values})
 
 
 def test_evaluator_learns_the_synthetic_task(trained):
@@ -78,21 +89,19 @@ def test_checkpoint_is_weights_only_and_id_is_verified(trained, tmp_path):
     torch.save(ckpt, bad)
     with pytest.raises(ValueError, match="weights hash"):
         Evaluator.load(bad)
-    with pytest.raises(FileNotFoundError, match="train-evaluator"):
+    with pytest.raises(FileNotFoundError, match="cyclebench evaluator"):
         Evaluator.load(tmp_path / "missing")
 
 
 def test_training_is_deterministic(trained, tmp_path):
     out = tmp_path / "again"
-    assert main(["train-evaluator", "--profile-json", str(trained["pjson"]), "--task",
-                 "cityscapes", "--out", str(out)]) == 0
+    assert main(["evaluator", *trained["argv"], "--out", str(out)]) == 0
     assert Evaluator.load(out).id == Evaluator.load(trained["eval_dir"]).id
 
 
-def test_maps_has_no_evaluator(trained, tmp_path):
-    with pytest.raises(ValueError, match="no segmentation labels"):
-        main(["train-evaluator", "--profile-json", str(trained["pjson"]), "--task", "maps",
-              "--out", str(tmp_path)])
+def test_maps_has_no_evaluator(trained, tmp_path, capsys):
+    assert main(["evaluator", *trained["argv"], "--task", "maps", "--out", str(tmp_path)]) == 2
+    assert "no segmentation labels" in capsys.readouterr().err
 
 
 def test_small_fcn_shapes_any_size():
@@ -124,44 +133,48 @@ def test_fcn8s_vgg16_forward_and_imagenet_conversion(tmp_path):
     # through the config: a path loads and is named; missing files fail clearly
     path = tmp_path / "vgg16.pth"
     torch.save(state, path)
-    cfg = EvaluatorConfig(arch="fcn8s_vgg16", imagenet_weights=str(path), input_size=64)
+    cfg = evaluator_cfg(arch="fcn8s_vgg16", imagenet_weights=str(path), input_size=64)
     loaded, name = build_network(cfg, fc_channels=16)
     assert name == "fcn8s_vgg16-imagenet"
     assert torch.equal(loaded.block4[0].weight, state["features.17.weight"])
-    cfg.imagenet_weights = str(tmp_path / "missing.pth")
     with pytest.raises(FileNotFoundError, match="imagenet_weights"):
-        build_network(cfg, fc_channels=16)
-    cfg.imagenet_weights = None
-    assert build_network(cfg, fc_channels=16)[1] == "fcn8s_vgg16-scratch"
+        build_network(cfg.replace(imagenet_weights=str(tmp_path / "missing.pth")), fc_channels=16)
+    assert build_network(cfg.replace(imagenet_weights=None), fc_channels=16)[1] \
+        == "fcn8s_vgg16-scratch"
 
 
 def test_fcn8s_auto_falls_back_to_scratch_by_name(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    cfg = EvaluatorConfig(arch="fcn8s_vgg16", imagenet_weights="auto", input_size=64)
+    cfg = evaluator_cfg(arch="fcn8s_vgg16", imagenet_weights="auto", input_size=64)
     assert build_network(cfg, fc_channels=16)[1] == "fcn8s_vgg16-scratch"
-    cfg.imagenet_weights = "torchvision"
     with pytest.raises(FileNotFoundError, match="vgg16-397923af.pth"):
-        build_network(cfg, fc_channels=16)
+        build_network(cfg.replace(imagenet_weights="torchvision"), fc_channels=16)
 
 
-def test_config_errors_name_the_key():
-    with pytest.raises(ConfigError, match="evaluator.arch"):
-        EvaluatorConfig.from_profile({"evaluator": {"arch": "unet"}}, 32)
+def test_config_errors_name_the_key(tmp_path):
+    def bad(mutate):
+        profile = smoke_profile(tmp_path)
+        mutate(profile)
+        with pytest.raises(ConfigError) as exc:
+            validate_profile(profile, source="p.yaml")
+        return str(exc.value)
+
+    assert "evaluator.arch" in bad(lambda p: p["evaluator"].update(arch="unet"))
+    assert "depth" in bad(lambda p: p["evaluator"].update(depth=3))
+    assert "evaluator.epochs" in bad(lambda p: p["evaluator"].update(epochs="3"))
+    assert "eval.fid_extractor" in bad(lambda p: p["eval"].update(fid_extractor="clip"))
+    assert "eval.upsample_to_full" in bad(lambda p: p["eval"].update(upsample_to_full=1))
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['depth'\]"):
-        EvaluatorConfig.from_profile({"evaluator": {"depth": 3}}, 32)
-    with pytest.raises(ConfigError, match="evaluator.epochs must be int"):
-        EvaluatorConfig.from_profile({"evaluator": {"epochs": "3"}}, 32)
-    with pytest.raises(ConfigError, match="eval.fid_extractor"):
-        EvalConfig.from_profile({"eval": {"fid_extractor": "clip"}})
-    with pytest.raises(ConfigError, match="eval.upsample_to_full must be bool"):
-        EvalConfig.from_profile({"eval": {"upsample_to_full": 1}})
-    cfg = EvaluatorConfig.from_profile({"evaluator": {"lr": 1}}, 128)
+        EvaluatorConfig.from_dict({**evaluator_cfg(input_size=32).to_dict(), "depth": 3})
+    with pytest.raises(ConfigError, match="'epochs' must be of type int"):
+        EvaluatorConfig.from_dict({**evaluator_cfg(input_size=32).to_dict(), "epochs": "3"})
+    profile = smoke_profile(tmp_path, lr=1, input_size=0)
+    profile["tasks"]["cityscapes"]["size"] = 128
+    cfg = evaluator_config(validate_profile(profile))
     assert cfg.lr == 1.0 and cfg.input_size == 128 and cfg.load_size == 144
 
 
 def test_augmentation_crops_and_flips_consistently():
-    from eval.segmenter import _TrainSet
-
     photo = np.zeros((8, 8, 3), np.uint8)
     photo[:, :4] = 200  # left half bright
     label = np.zeros((8, 8), np.uint8)
@@ -181,12 +194,10 @@ def test_augmentation_crops_and_flips_consistently():
 
 
 def test_fcn8s_vgg16_trains_saves_and_loads(tmp_path):
-    from eval.segmenter import fit, save_evaluator
-
     rng = np.random.default_rng(0)
     photos = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(2)]
     labels = [rng.integers(0, 19, (32, 32), dtype=np.uint8) for _ in range(2)]
-    cfg = EvaluatorConfig(arch="fcn8s_vgg16", input_size=32, load_size=32, epochs=1, batch_size=2)
+    cfg = evaluator_cfg(arch="fcn8s_vgg16", input_size=32, load_size=32, epochs=1, batch_size=2)
     log = []
     net, name = fit(cfg, photos, labels, torch.device("cpu"), log, fc_channels=8)
     assert name == "fcn8s_vgg16-scratch" and len(log) == 1 and np.isfinite(log[0]["loss"])

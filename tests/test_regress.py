@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from eval import regress as R
-from eval.rows import write_rows
+from cyclebench.eval import regress as R
+from cyclebench.eval.rows import write_rows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,9 +53,12 @@ def setup(tmp_path):
     write_run(run, base_rows())
     gt = run / "ground_truth.csv"
     write_rows(gt, [row("ground_truth", 0, "per_pixel_acc", 0.8)])
-    args = ["--metrics-dir", str(run / "metrics"), "--evaluator-csv", str(gt),
-            "--reference", str(ref), "--tolerances", str(tol)]
-    assert R.main(args + ["--update"]) == 0
+
+    def args():  # the metric CSVs as listed now (what the rule lists: exactly these files)
+        return ["--metrics-csv", *map(str, sorted((run / "metrics").rglob("*.csv"))),
+                "--evaluator-csv", str(gt), "--reference", str(ref), "--tolerances", str(tol)]
+
+    assert R.main(args() + ["--update"]) == 0
     return tmp_path, run, ref, args
 
 
@@ -65,11 +68,11 @@ def test_update_round_trip_passes(setup, capsys):
     assert list(df.columns) == R.REFERENCE_COLUMNS and len(df) == 5
     assert set(df.method) == {"cyclegan", "pix2pix", "ground_truth"}
     capsys.readouterr()
-    assert R.main(args) == 0
+    assert R.main(args()) == 0
     assert "passed" in capsys.readouterr().out
     # --update is idempotent: same rows, same bytes
     before = ref.read_bytes()
-    assert R.main(args + ["--update"]) == 0
+    assert R.main(args() + ["--update"]) == 0
     assert ref.read_bytes() == before
 
 
@@ -79,12 +82,12 @@ def test_within_tolerance_passes_and_outside_fails_with_table(setup, capsys):
     rows["cityscapes/cyclegan/seed0/label2photo.csv"][0]["value"] = 0.515  # within 0.02
     rows["cityscapes/cyclegan/seed0/label2photo.csv"][2]["value"] = 42.9   # 1 + 0.05*40 = 3
     write_run(run, rows)
-    assert R.main(args) == 0
+    assert R.main(args()) == 0
     rows["cityscapes/cyclegan/seed0/label2photo.csv"][0]["value"] = 0.45   # moved by 0.05
     rows["cityscapes/cyclegan/seed0/label2photo.csv"][2]["value"] = 43.5   # beyond 3.0
     write_run(run, rows)
     capsys.readouterr()
-    assert R.main(args) == 1
+    assert R.main(args()) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "2 moved" in out
     lines = [l for l in out.splitlines() if l.strip().startswith("moved")]
@@ -102,7 +105,7 @@ def test_missing_and_new_rows_fail(setup, capsys):
     (run / "metrics" / "cityscapes" / "pix2pix" / "seed0" / "label2photo.csv").unlink()
     write_run(run, {"cityscapes/cogan/seed0/label2photo.csv": [row("cogan", 0, "per_pixel_acc", 0.4)]})
     capsys.readouterr()
-    assert R.main(args) == 1
+    assert R.main(args()) == 1
     out = capsys.readouterr().out
     assert "1 missing" in out and "1 new" in out
     assert any(l.strip().startswith("missing") and "pix2pix" in l for l in out.splitlines())
@@ -115,12 +118,12 @@ def test_changed_image_count_or_evaluator_kind_fails_but_weight_hash_does_not(se
     for r in rows["cityscapes/cyclegan/seed0/label2photo.csv"]:
         r["evaluator"] = r["evaluator"].replace("1a2b3c4d", "ffffffff")  # other weights hash
     write_run(run, rows)
-    assert R.main(args) == 0
+    assert R.main(args()) == 0
     rows["cityscapes/pix2pix/seed0/label2photo.csv"][0]["n_images"] = 7
     rows["cityscapes/cyclegan/seed0/label2photo.csv"][2]["evaluator"] = "inception-v3-compat"
     write_run(run, rows)
     capsys.readouterr()
-    assert R.main(args) == 1
+    assert R.main(args()) == 1
     out = capsys.readouterr().out
     assert "n_images 8 -> 7" in out and "evaluator-features@1a2b3c4d -> inception-v3-compat" in out
 
@@ -159,13 +162,18 @@ def test_metric_without_tolerance_or_absent_reference_cannot_run(setup, capsys):
     tmp, run, ref, args = setup
     write_run(run, {"maps/cyclegan/seed0/map2photo.csv": [
         row("cyclegan", 0, "kid_mean", 0.1, task="maps", direction="map2photo")]})
+    from cyclebench import cli
+
+    with pytest.raises(ValueError, match="kid_mean.*no tolerance"):
+        R.main(args())
     capsys.readouterr()
-    assert R.main(args) == 2
-    assert "kid_mean" in capsys.readouterr().err
+    assert cli.main(["regress", *args()]) == 2  # one line through `cyclebench`, exit 2
+    err = capsys.readouterr().err
+    assert "kid_mean" in err and err.startswith("cyclebench regress: error:")
     (run / "metrics" / "maps" / "cyclegan" / "seed0" / "map2photo.csv").unlink()
     ref.unlink()
-    assert R.main(args) == 2
-    assert "--update" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="--update"):
+        R.main(args())
 
 
 def test_committed_tolerances_cover_every_metric_name():
@@ -189,12 +197,33 @@ def test_reference_has_substitutes_and_a_change_of_them_fails(setup, capsys):
         r["substitutes"] = "feature_extractor=vgg16-random-init"  # same values, other setting
     write_run(run, rows)
     capsys.readouterr()
-    assert R.main(args) == 1
+    assert R.main(args()) == 1
     out = capsys.readouterr().out
     assert "3 changed" in out
     assert "substitutes none -> feature_extractor=vgg16-random-init" in out
-    assert R.main(args + ["--update"]) == 0  # accepted: the reference now names it
+    assert R.main(args() + ["--update"]) == 0  # accepted: the reference now names it
     df = pd.read_csv(ref, keep_default_na=False)
     assert set(df[df.method == "cyclegan"].substitutes) == {"feature_extractor=vgg16-random-init"}
     capsys.readouterr()
-    assert R.main(args) == 0
+    assert R.main(args()) == 0
+
+
+def test_only_the_listed_csvs_are_checked(setup, capsys):
+    """A metric CSV left on disk by a dropped method is not read: only the listed files are."""
+    _, run, _, args = setup
+    listed = args()
+    write_run(run, {"cityscapes/cogan/seed0/label2photo.csv": [row("cogan", 0, "per_pixel_acc", 0.4)]})
+    capsys.readouterr()
+    assert R.main(listed) == 0  # the stale cogan file is not among the listed ones
+    assert R.main(args()) == 1 and "1 new" in capsys.readouterr().out
+    # a dropped method's rows no longer listed: reported missing
+    dropped = [a for a in listed if "pix2pix" not in a]
+    assert R.main(dropped) == 1 and "1 missing" in capsys.readouterr().out
+
+
+def test_unregistered_metric_is_an_error(setup):
+    _, run, _, args = setup
+    write_run(run, {"cityscapes/cyclegan/seed1/label2photo.csv": [
+        row("cyclegan", 1, "sharpness", 0.4)]})
+    with pytest.raises(ValueError, match="unknown metric 'sharpness'"):
+        R.main(args())

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cyclebench.utils import save_png
-from eval import report_page as RP
+from cyclebench.eval import report_page as RP
 
 
 def _fabricate(root: Path, methods=("cyclegan", "cogan"), n=6):
@@ -26,6 +26,11 @@ def _fabricate(root: Path, methods=("cyclegan", "cogan"), n=6):
                      "map2photo" / f"{i:02d}.png")
 
 
+def _sources(root: Path, methods=("cyclegan", "cogan"), direction="map2photo") -> list[str]:
+    return ["--translations", *[f"{m}={root / 'translations' / 'maps' / m / 'seed0' / direction}"
+                                for m in methods]]
+
+
 def _page_data(text: str) -> tuple[list, dict]:
     trials = json.loads(re.search(r"const TRIALS = (.*);", text).group(1))
     images = json.loads(re.search(r"const IMAGES = (.*);", text).group(1))
@@ -34,8 +39,8 @@ def _page_data(text: str) -> tuple[list, dict]:
 
 def test_trials_protocol_balance_and_determinism(tmp_path):
     _fabricate(tmp_path)
-    args = ["--translations-dir", str(tmp_path / "translations"), "--data-dir",
-            str(tmp_path / "data"), "--task", "maps", "--direction", "map2photo",
+    args = [*_sources(tmp_path), "--data-root", str(tmp_path / "data" / "maps"),
+            "--task", "maps", "--direction", "map2photo",
             "--n-practice", "4", "--n-trials", "20", "--seed", "3"]
     assert RP.main(args + ["--out", str(tmp_path / "a.html")]) == 0
     assert RP.main(args + ["--out", str(tmp_path / "b.html")]) == 0
@@ -59,13 +64,24 @@ def test_trials_protocol_balance_and_determinism(tmp_path):
 
 
 def test_unknown_method_or_direction_is_an_error(tmp_path, capsys):
+    from cyclebench import cli
+
     _fabricate(tmp_path)
-    base = ["--translations-dir", str(tmp_path / "translations"), "--data-dir",
-            str(tmp_path / "data"), "--task", "maps", "--out", str(tmp_path / "x.html")]
-    assert RP.main(base + ["--direction", "map2photo", "--methods", "pix2pix"]) == 2
-    assert "pix2pix" in capsys.readouterr().err
-    assert RP.main(base + ["--direction", "label2photo"]) == 2
-    assert "label2photo" in capsys.readouterr().err
+    base = ["--data-root", str(tmp_path / "data" / "maps"), "--task", "maps",
+            "--out", str(tmp_path / "x.html")]
+    with pytest.raises(FileNotFoundError, match="pix2pix"):  # no such translations
+        RP.main(base + _sources(tmp_path, ("pix2pix",)) + ["--direction", "map2photo"])
+    with pytest.raises(ValueError, match="label2photo"):
+        RP.main(base + _sources(tmp_path) + ["--direction", "label2photo"])
+    with pytest.raises(ValueError, match="METHOD=DIR"):
+        RP.main(base + ["--translations", "cyclegan", "--direction", "map2photo"])
+    assert cli.main(["study", *base, "--task", "mars", *_sources(tmp_path),
+                     "--direction", "map2photo"]) == 2
+    assert "unknown task 'mars'" in capsys.readouterr().err
+    # only the methods given take part, in the order given
+    assert RP.main(base + _sources(tmp_path, ("cogan",)) + ["--direction", "map2photo"]) == 0
+    trials, _ = _page_data((tmp_path / "x.html").read_text())
+    assert {t["method"] for t in trials} == {"cogan"}
 
 
 NODE_HARNESS = r"""
@@ -85,8 +101,8 @@ console.log(el("results").innerHTML);
 def test_page_script_tallies_percent_labelled_real(tmp_path):
     _fabricate(tmp_path)
     out = tmp_path / "p.html"
-    assert RP.main(["--translations-dir", str(tmp_path / "translations"), "--data-dir",
-                    str(tmp_path / "data"), "--task", "maps", "--direction", "map2photo",
+    assert RP.main([*_sources(tmp_path), "--data-root", str(tmp_path / "data" / "maps"),
+                    "--task", "maps", "--direction", "map2photo",
                     "--n-practice", "2", "--n-trials", "12", "--seed", "1",
                     "--out", str(out)]) == 0
     text = out.read_text()

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclebench.config import TrainConfig
-from datasets.torch_data import (DataError, ImageFolderDataset, PairedDataset, UnpairedDataset)
+from cyclebench.profile import default_train_config
+from cyclebench.datasets.torch_data import (DataError, ImageFolderDataset, PairedDataset, UnpairedDataset)
 
 
 def write_task(root, n_train=8, n_val=3, size=36, same_content=False, seed=0):
@@ -29,7 +29,7 @@ def write_task(root, n_train=8, n_val=3, size=36, same_content=False, seed=0):
 def cfg(**kw):
     base = dict(load_size=36, crop_size=32, seed=0)
     base.update(kw)
-    return TrainConfig(**base)
+    return default_train_config(**base)
 
 
 def test_unpaired_disjoint_halves(tmp_path):

@@ -46,6 +46,20 @@ def test_dry_run_every_profile(tmp_path, profile):
     assert counts.get("score") == 2 * n_runs
 
 
+def test_regress_targets_list_the_metric_files(tmp_path):
+    """`snakemake regress` / `update_reference` (make reference) pass every metric CSV of the
+    profile explicitly to `cyclebench regress`."""
+    for target in (["regress"], ["update_reference", "--forcerun", "update_reference"]):
+        res = snakemake(*target, "-n", "-p", "--configfile", "config/smoke.yaml",
+                        override(tmp_path, results_dir=str(tmp_path / "results")))
+        assert res.returncode == 0, res.stderr[-3000:]
+        out = res.stdout + res.stderr
+        cmd = next(line for line in out.splitlines() if "cyclebench regress" in line)
+        assert cmd.count("--metrics-csv ") == 32 and "--evaluator-csv " in cmd
+        assert "results/reference/smoke.csv" in cmd and "--metrics-dir" not in cmd
+        assert ("--update" in cmd) == (target[0] != "regress")
+
+
 def test_default_target_is_the_tables(tmp_path):
     res = snakemake("-n", "--configfile", "config/smoke.yaml",
                     override(tmp_path, results_dir=str(tmp_path / "results")))
@@ -90,14 +104,13 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
                       override(tmp_path, results_dir=str(results)), "tables")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr
-    # regression check against the committed reference
-    reg = subprocess.run(
-        [sys.executable, "-m", "eval", "regress", "--metrics-dir", str(root / "metrics"),
-         "--evaluator-csv", str(root / "evaluator" / "cityscapes" / "ground_truth.csv"),
-         "--reference", str(REPO / "results" / "reference" / "smoke.csv"),
-         "--tolerances", str(REPO / "results" / "reference" / "tolerances.yaml")],
-        cwd=REPO, capture_output=True, text=True)
-    assert reg.returncode == 0, reg.stdout + reg.stderr
+    # regression check against the committed reference: the `regress` rule lists exactly the
+    # profile's metric files (results/reference/smoke.csv, results/reference/tolerances.yaml)
+    reg = snakemake("regress", "--cores", "1", "--configfile", "config/smoke.yaml",
+                    override(tmp_path, results_dir=str(results)))
+    log = root / "logs" / "regress.log"
+    assert reg.returncode == 0, (log.read_text() if log.exists() else "") + reg.stderr[-3000:]
+    assert "regression check passed" in (root / "regress" / "report.txt").read_text()
     # the report renders offline
     rep = snakemake("--configfile", "config/smoke.yaml",
                     override(tmp_path, results_dir=str(results)),

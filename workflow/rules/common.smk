@@ -1,9 +1,12 @@
 # Shared helpers: profile validation, paths, target lists and parameter views.
 import json
+import sys
 from pathlib import Path
 
-from cyclebench.config import ConfigError, run_config
-from cyclebench.profile import data_view, eval_view, validate_profile
+from cyclebench.errors import ConfigError
+from cyclebench.profile import (data_config, eval_config, evaluator_config, train_config,
+                                validate_profile)
+from cyclebench.utils import use_interpreter_for_jobs
 from cyclebench.tasks import TASKS, all_directions
 
 try:
@@ -14,6 +17,10 @@ except ConfigError as exc:
 R = f"{config['results_dir']}/{config['profile']}"
 RES = config["resources"]
 ENV = "../../environment.yml"
+# Jobs run `python3 -m cyclebench <verb>` with the interpreter that runs Snakemake (its folder
+# goes first on the jobs' PATH), so `.venv/bin/snakemake` works without activating the
+# environment; --use-conda jobs activate their own environment on top of it.
+use_interpreter_for_jobs(sys.executable)
 SEEDS = config["seeds"]
 USES_EVALUATOR = "cityscapes" in config["tasks"]
 FEATURES_FROM_EVALUATOR = config["eval"]["fid_extractor"] == "evaluator-features"
@@ -36,15 +43,32 @@ def run_dir(task, method, seed):
     return f"{R}/runs/{task}/{method}/seed{seed}"
 
 
+def data_dir(task):
+    return f"{R}/data/{task}"
+
+
 def data_marker(task):
-    return f"{R}/data/{task}/meta.json"
+    return f"{data_dir(task)}/meta.json"
+
+
+# Step configs as JSON, passed as params: a changed setting reruns exactly the jobs it affects.
+def data_config_json(wildcards):
+    return data_config(config, wildcards.task).to_json()
 
 
 def train_config_json(wildcards):
-    """The run's TrainConfig as JSON. Threads are passed separately (--threads), so that a
-    different --cores does not change params and trigger a rerun."""
-    cfg = run_config(config, wildcards.task, wildcards.method, int(wildcards.seed))
-    return json.dumps(cfg.to_dict(), sort_keys=True)
+    """The run's TrainConfig. Threads are passed separately (--threads), so that a different
+    --cores does not change params and trigger a rerun."""
+    return train_config(config, wildcards.task, wildcards.method, int(wildcards.seed),
+                        data_root=data_dir(wildcards.task)).to_json()
+
+
+def evaluator_config_json(wildcards):
+    return evaluator_config(config, "cityscapes").to_json()
+
+
+def eval_config_json(wildcards):
+    return eval_config(config).to_json()
 
 
 def evaluator_inputs(wildcards):
@@ -62,10 +86,6 @@ def ground_truth_files():
     return [f"{R}/evaluator/cityscapes/ground_truth.csv"] if USES_EVALUATOR else []
 
 
-def view_json(view):
-    return json.dumps(view, sort_keys=True)
-
-
 def study_translations(wildcards):
     """Translations shown on a maps real-vs-fake study page (lowest seed of each method)."""
     return [f"{R}/translations/maps/{m}/seed{min(SEEDS)}/{wildcards.direction}"
@@ -77,3 +97,58 @@ def study_pages():
     if "maps" not in config["tasks"]:
         return []
     return [f"{R}/study/{d}.html" for d in TASKS["maps"].directions]
+
+
+# --- Explicit inputs of the score, tables, figures, study and regress steps -------------------
+# (every path is built here, from the profile; no Python module reconstructs a results path)
+
+
+def fid_cache_dir():
+    """The real-image FID/KID feature cache shared by the score jobs."""
+    return f"{R}/cache/fid"
+
+
+def score_evaluator_inputs(wildcards):
+    """The evaluator a score job needs (the metric registry decides: FCN-scores, evaluator
+    features for FID/KID)."""
+    from cyclebench.eval.metrics import needs_evaluator
+
+    needs = needs_evaluator(wildcards.task, wildcards.direction, config["eval"]["fid_extractor"])
+    return [f"{R}/evaluator/cityscapes/evaluator.pt"] if needs and USES_EVALUATOR else []
+
+
+def translation_dir(task, method, seed, direction):
+    return f"{R}/translations/{task}/{method}/seed{seed}/{direction}"
+
+
+def run_config_files():
+    """Every run's config.resolved.yaml (a train output): the runs the figures read."""
+    return [f"{run_dir(t, m, s)}/config.resolved.yaml" for t, m, s in runs()]
+
+
+def grid_translations():
+    """``{"<task>:<direction>:<method>": folder}`` of the translation grids (lowest seed)."""
+    seed = min(SEEDS)
+    return {f"{t}:{d}:{m}": translation_dir(t, m, seed, d)
+            for t, tcfg in config["tasks"].items() for d in TASKS[t].directions
+            for m in tcfg["methods"]}
+
+
+def data_root_args():
+    """``<task>=<data dir>`` of every task of the profile (plots --data-root)."""
+    return [f"{t}={data_dir(t)}" for t in config["tasks"]]
+
+
+def study_translation_args(wildcards):
+    """``<method>=<folder>`` of a study page, in the profile's method order."""
+    return [f"{m}={p}" for m, p in zip(config["tasks"]["maps"]["methods"],
+                                       study_translations(wildcards))]
+
+
+def reference_csv():
+    """The committed metric reference of this profile (results/reference/, in the repository)."""
+    return f"results/reference/{config['profile']}.csv"
+
+
+def tolerances_yaml():
+    return "results/reference/tolerances.yaml"

@@ -7,8 +7,8 @@ rule prepare_data:
     log:
         f"{R}/logs/data/{{task}}.log",
     params:
-        profile=lambda w: view_json(data_view(config, w.task)),
-        out=lambda w: f"{R}/data/{w.task}",
+        cfg=data_config_json,
+        out=lambda w: data_dir(w.task),
     threads: 1
     resources:
         mem_mb=2000,
@@ -16,7 +16,7 @@ rule prepare_data:
     conda:
         ENV
     shell:
-        "python -m datasets prepare --task {wildcards.task} --profile-json {params.profile:q} "
+        "python3 -m cyclebench data --config-json {params.cfg:q} "
         "--out {params.out} > {log} 2>&1"
 
 

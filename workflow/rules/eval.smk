@@ -12,7 +12,9 @@ rule train_evaluator:
     benchmark:
         f"{R}/benchmarks/evaluator/cityscapes.tsv"
     params:
-        profile=lambda w: view_json(eval_view(config, "cityscapes")),
+        cfg=evaluator_config_json,
+        eval_cfg=eval_config_json,
+        data=lambda w, input: str(Path(input.data).parent),
         out=lambda w, output: str(Path(output.model).parent),
     threads: RES["train_threads"]
     resources:
@@ -22,26 +24,29 @@ rule train_evaluator:
     conda:
         ENV
     shell:
-        "python -m eval train-evaluator --task cityscapes --profile-json {params.profile:q} "
+        "python3 -m cyclebench evaluator --config-json {params.cfg:q} "
+        "--eval-config-json {params.eval_cfg:q} --data-root {params.data} "
         "--out {params.out} --threads {threads} > {log} 2>&1"
 
 
 rule score:
     input:
         translations=f"{R}/translations/{{task}}/{{method}}/seed{{seed}}/{{direction}}",
-        # the run's model.pt (and so its config.resolved.yaml, read for the substitutes column)
-        model=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
+        # the run's resolved config (read for the substitutes column; a train output)
+        run_config=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/config.resolved.yaml",
         data=lambda w: data_marker(w.task),
-        evaluator=evaluator_inputs,
+        evaluator=score_evaluator_inputs,
     output:
         f"{R}/metrics/{{task}}/{{method}}/seed{{seed}}/{{direction}}.csv",
     log:
         f"{R}/logs/score/{{task}}/{{method}}/seed{{seed}}/{{direction}}.log",
     params:
-        profile=lambda w: view_json(eval_view(config, w.task)),
+        cfg=eval_config_json,
+        data_root=lambda w: data_dir(w.task),
         evaluator=lambda w, input: (
-            f"--evaluator {R}/evaluator/cityscapes" if input.evaluator else ""
+            f"--evaluator {Path(input.evaluator[0]).parent}" if input.evaluator else ""
         ),
+        fid_cache=fid_cache_dir(),
     threads: RES["eval_threads"]
     resources:
         gpu=RES["gpu"],
@@ -49,10 +54,11 @@ rule score:
     conda:
         ENV
     shell:
-        "python -m eval score --profile-json {params.profile:q} --task {wildcards.task} "
+        "python3 -m cyclebench score --config-json {params.cfg:q} --task {wildcards.task} "
         "--method {wildcards.method} --seed {wildcards.seed} --direction {wildcards.direction} "
-        "--translations {input.translations} {params.evaluator} --out {output} "
-        "--threads {threads} > {log} 2>&1"
+        "--translations {input.translations} --data-root {params.data_root} "
+        "--run-config {input.run_config} {params.evaluator} --fid-cache {params.fid_cache} "
+        "--out {output} --threads {threads} > {log} 2>&1"
 
 
 rule metrics:

@@ -1,4 +1,5 @@
-# Tables 1-5 (+ agreement with the paper), seaborn figures and the report.
+# Tables 1-5 (+ agreement with the paper), seaborn figures, the study pages, the report and the
+# metric regression check.  Every step reads exactly the files its rule lists.
 
 TABLES = ["table1", "table2", "table3", "table4", "table5", "agreement"]
 
@@ -21,7 +22,7 @@ rule make_tables:
         f"{R}/logs/tables.log",
     params:
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
-        metrics=lambda w: f"{R}/metrics",
+        metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
         profile=config["profile"],
         out=lambda w, output: str(Path(output.table1).parent),
     threads: 1
@@ -30,15 +31,16 @@ rule make_tables:
     conda:
         ENV
     shell:
-        "python -m eval tables --metrics-dir {params.metrics} --metrics-csv {input.metrics} "
-        "{params.gt} "
+        "python3 -m cyclebench tables {params.metrics} {params.gt} "
         "--profile {params.profile} --out-dir {params.out} > {log} 2>&1"
 
 
 rule make_figures:
     input:
-        tables=rules.make_tables.output,
-        metrics=metric_files(),
+        tables=[f"{R}/tables/{name}.csv" for name in TABLES if name != "agreement"],
+        run_configs=run_config_files(),
+        translations=list(grid_translations().values()),
+        data=[data_marker(t) for t in config["tasks"]],
     output:
         report(
             directory(f"{R}/figures"),
@@ -50,19 +52,17 @@ rule make_figures:
     log:
         f"{R}/logs/figures.log",
     params:
-        tables=lambda w, input: str(Path(input.tables[0]).parent),
-        runs=f"{R}/runs",
-        translations=f"{R}/translations",
-        data=f"{R}/data",
+        runs=lambda w, input: " ".join(f"--run {Path(p).parent}" for p in input.run_configs),
+        translations=" ".join(f"--translations {k}={v}" for k, v in grid_translations().items()),
+        data=" ".join(f"--data-root {a}" for a in data_root_args()),
     threads: 1
     resources:
         mem_mb=2000,
     conda:
         ENV
     shell:
-        "python -m eval plots --tables-dir {params.tables} --runs-dir {params.runs} "
-        "--translations-dir {params.translations} --data-dir {params.data} --out-dir {output} "
-        "> {log} 2>&1"
+        "python3 -m cyclebench plots --table {input.tables} {params.runs} "
+        "{params.translations} {params.data} --out-dir {output} > {log} 2>&1"
 
 
 rule study_page:
@@ -79,19 +79,16 @@ rule study_page:
     log:
         f"{R}/logs/study/{{direction}}.log",
     params:
-        translations=lambda w: f"{R}/translations",
-        data=lambda w: f"{R}/data",
-        methods=lambda w: ",".join(config["tasks"]["maps"]["methods"]),
+        translations=lambda w: " ".join(f"--translations {a}" for a in study_translation_args(w)),
+        data=lambda w: data_dir("maps"),
     threads: 1
     resources:
         mem_mb=1000,
     conda:
         ENV
     shell:
-        "python -m eval.report_page --translations-dir {params.translations} "
-        "--data-dir {params.data} --task maps --direction {wildcards.direction} "
-        "--methods {params.methods} "
-        "--out {output} > {log} 2>&1"
+        "python3 -m cyclebench study {params.translations} --data-root {params.data} "
+        "--task maps --direction {wildcards.direction} --out {output} > {log} 2>&1"
 
 
 rule tables:
@@ -99,3 +96,55 @@ rule tables:
         rules.make_tables.output,
         rules.make_figures.output,
         study_pages(),
+
+
+# `snakemake --configfile config/smoke.yaml regress`: the profile's metric rows against the
+# committed reference (fails when a metric moved beyond its tolerance).
+rule regress:
+    input:
+        metrics=metric_files(),
+        ground_truth=ground_truth_files(),
+    output:
+        f"{R}/regress/report.txt",
+    log:
+        f"{R}/logs/regress.log",
+    params:
+        metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
+        gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
+        reference=reference_csv(),
+        tolerances=tolerances_yaml(),
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        ENV
+    shell:
+        "python3 -m cyclebench regress {params.metrics} {params.gt} "
+        "--reference {params.reference} --tolerances {params.tolerances} > {log} 2>&1 "
+        "&& cp {log} {output}"
+
+
+# `make reference` (snakemake ... --forcerun update_reference update_reference): rewrite the
+# committed reference from the profile's metric rows after an intended change.
+rule update_reference:
+    input:
+        metrics=metric_files(),
+        ground_truth=ground_truth_files(),
+    output:
+        f"{R}/regress/reference_updated.txt",
+    log:
+        f"{R}/logs/update_reference.log",
+    params:
+        metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
+        gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
+        reference=reference_csv(),
+        tolerances=tolerances_yaml(),
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        ENV
+    shell:
+        "python3 -m cyclebench regress {params.metrics} {params.gt} "
+        "--reference {params.reference} --tolerances {params.tolerances} --update > {log} 2>&1 "
+        "&& cp {log} {output}"

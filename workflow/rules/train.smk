@@ -5,7 +5,9 @@ rule train:
     input:
         data=lambda w: data_marker(w.task),
     output:
-        f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
+        model=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
+        # written first by every run: the resolved TrainConfig the score job reads
+        config=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/config.resolved.yaml",
     log:
         f"{R}/logs/train/{{task}}/{{method}}/seed{{seed}}.log",
     benchmark:
@@ -21,7 +23,7 @@ rule train:
     conda:
         ENV
     shell:
-        "python -m cyclegan train --config-json {params.cfg:q} --out {params.out} "
+        "python3 -m cyclebench train --config-json {params.cfg:q} --out {params.out} "
         "--threads {threads} --restart-on-change > {log} 2>&1"
 
 
@@ -42,7 +44,7 @@ rule translate:
     conda:
         ENV
     shell:
-        "python -m cyclegan translate --run {params.run} --direction {wildcards.direction} "
+        "python3 -m cyclebench translate --run {params.run} --direction {wildcards.direction} "
         "--split val --out {output} --threads {threads} > {log} 2>&1"
 
 

@@ -1,15 +1,15 @@
 """Prepare a task's data root (``docs/CONTRACTS.md``, "Prepared data") from any source.
 
-Sources (CycleGAN Section 7.1 for the real data; ``SPEC.md`` for the sizes):
+Sources (CycleGAN Section 7.1 for the real data and the sizes):
 
 - ``synthetic``: the project's procedural generators (``synthetic_cityscapes``,
   ``synthetic_maps``), the embedded default.  Every image is regenerated from
   ``(seed, task, split, index)`` alone.
-- ``cityscapes``: the original Cityscapes layout (``datasets.cityscapes``).
-- ``pix2pix``: a pix2pix-format A|B archive (``datasets.pix2pix_archive``).
+- ``cityscapes``: the original Cityscapes layout (``cyclebench.datasets.cityscapes``).
+- ``pix2pix``: a pix2pix-format A|B archive (``cyclebench.datasets.pix2pix_archive``).
 
-Python API: :func:`prepare_synthetic`, :func:`prepare_task`, :func:`prepare_from_profile`.
-Command line: ``python -m datasets prepare ...`` (see ``datasets/__main__.py``).
+Python API: :func:`prepare` (a DataConfig), :func:`prepare_task`, :func:`prepare_synthetic`.
+Command line: ``cyclebench data ...`` (``cyclebench/datasets/cli.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from cyclebench.config import DataConfig
 from cyclebench.tasks import get_task
-from datasets.palette import colorize
-from datasets.writer import RESIZE_RULES, PreparedWriter, name_width, resize_label, resize_photo
+from cyclebench.datasets import synthetic_cityscapes, synthetic_maps
+from cyclebench.datasets.cityscapes import prepare_cityscapes
+from cyclebench.datasets.palette import colorize
+from cyclebench.datasets.pix2pix_archive import prepare_pix2pix
+from cyclebench.datasets.synthetic_cityscapes import render_scene
+from cyclebench.datasets.synthetic_maps import render_tile
+from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, name_width, resize_label, resize_photo
 
 SOURCES = ("synthetic", "cityscapes", "pix2pix")
 DEFAULT_FULL_SIZE = {"cityscapes": (256, 512), "maps": None}
@@ -45,16 +51,12 @@ def synthetic_pair(task: str, split: str, index: int, size: int,
     """
     rng = image_rng(seed, task, split, index)
     if task == "cityscapes":
-        from datasets.synthetic_cityscapes import render_scene
-
         fs = tuple(full_size or DEFAULT_FULL_SIZE["cityscapes"])
         ids_full, photo_full = render_scene(rng, fs)
         ids = resize_label(ids_full, (size, size))
         return {"x": colorize(ids), "y": resize_photo(photo_full, (size, size)),
                 "trainid": ids, "trainid_full": ids_full}
     if task == "maps":
-        from datasets.synthetic_maps import render_tile
-
         fs = tuple(full_size) if full_size else (2 * size, 2 * size)
         map_full, photo_full = render_tile(rng, fs)
         return {"x": resize_photo(map_full, (size, size)),
@@ -84,8 +86,6 @@ def prepare_synthetic(task: str, out_root: str | Path, n_train: int, n_val: int,
         full_size = (int(full_size[0]), int(full_size[1]))
     elif DEFAULT_FULL_SIZE.get(task):
         full_size = DEFAULT_FULL_SIZE[task]
-    from datasets import synthetic_cityscapes, synthetic_maps
-
     version = (synthetic_cityscapes.GENERATOR_VERSION if task == "cityscapes"
                else synthetic_maps.GENERATOR_VERSION)
     with PreparedWriter(out_root, task) as w:
@@ -124,39 +124,15 @@ def prepare_task(task: str, source: str, out_root: str | Path, n_train: int, n_v
     if source == "cityscapes":
         if task != "cityscapes":
             raise ValueError(f"source 'cityscapes' only applies to task 'cityscapes', not {task!r}")
-        from datasets.cityscapes import prepare_cityscapes
-
         kw = {"full_size": tuple(full_size)} if full_size else {}
         return prepare_cityscapes(out_root, n_train, n_val, size, root=root, download=download,
                                   **kw)
-    from datasets.pix2pix_archive import prepare_pix2pix
-
     return prepare_pix2pix(task, out_root, n_train, n_val, size, url=url, sha256=sha256,
                            root=root)
 
 
-PROFILE_KEYS = ("source", "root", "url", "sha256", "n_train", "n_val", "size", "full_size")
-
-
-def task_settings(profile: dict[str, Any], task: str) -> dict[str, Any]:
-    """The data settings of ``tasks.<task>`` in a profile dict (missing optional keys -> None)."""
-    try:
-        section = profile["tasks"][task]
-    except (KeyError, TypeError):
-        raise KeyError(f"profile has no section tasks.{task}") from None
-    out = {k: section.get(k) for k in PROFILE_KEYS}
-    for key in ("source", "n_train", "n_val", "size"):
-        if out[key] is None:
-            raise KeyError(f"profile key tasks.{task}.{key} is required")
-    return out
-
-
-def prepare_from_profile(profile: dict[str, Any], task: str, out_root: str | Path,
-                         seed: int | None = None, download: bool | None = None
-                         ) -> dict[str, Any]:
-    """Prepare ``task`` with the settings of a profile dict (seed: ``data_seed``)."""
-    s = task_settings(profile, task)
-    if seed is None:
-        seed = int(profile.get("data_seed") or 0)
-    return prepare_task(task, s["source"], out_root, s["n_train"], s["n_val"], s["size"],
-                        s["full_size"], s["root"], s["url"], s["sha256"], seed, download)
+def prepare(cfg: DataConfig, out_root: str | Path, download: bool | None = None
+            ) -> dict[str, Any]:
+    """Prepare the data a :class:`~cyclebench.config.DataConfig` describes."""
+    return prepare_task(cfg.task, cfg.source, out_root, cfg.n_train, cfg.n_val, cfg.size,
+                        cfg.full_size, cfg.root, cfg.url, cfg.sha256, cfg.seed, download)

@@ -46,7 +46,7 @@ def list_images(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder not found: {folder} (prepare the data first: "
-                        f"python -m datasets prepare ...)")
+                        f"cyclebench data ...)")
     files = sorted(p for p in folder.iterdir()
                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
@@ -102,7 +102,7 @@ class _TaskDataset(Dataset):
                               f"({self.crop_size})")
         if not self.root.is_dir():
             raise DataError(f"data root not found: {self.root} (prepare the data first: "
-                            f"python -m datasets prepare ...)")
+                            f"cyclebench data ...)")
 
     def folder(self, domain: str) -> Path:
         return self.root / self.split / domain

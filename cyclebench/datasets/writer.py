@@ -2,7 +2,7 @@
 
 The paper trains Cityscapes at 128x128 and maps at 256x256 (CycleGAN Section 7.1); the
 official preparation squashes each original frame to a square image.  We do the same, with
-one documented difference (SPEC.md, "Metrics"): photos (and map renderings) are resized with
+one documented difference (README, "Deviations"): photos (and map renderings) are resized with
 PIL's bicubic filter, which is antialiased when shrinking (an area-like average), while label
 maps are resized with NEAREST so that every pixel keeps a valid class (the official script
 resized colour label maps bicubically, blending colours at boundaries).

@@ -13,8 +13,9 @@ side-by-side images: ``<name>/{train,val}/<n>.jpg`` with A on the left and B on 
   own resolution (256x256) and ``meta.json`` says so.
 
 pix2pix ``val`` becomes our ``val`` (``test`` is used when an archive has no ``val``).
-Extraction refuses absolute paths, ``..`` components, links that point outside the target,
-and device / FIFO members: an archive can only ever write inside its extraction folder.
+Archives are unpacked with :func:`cyclebench.datasets.extract.safe_extract`, which refuses
+absolute paths, ``..`` components, links that point outside the target, and device / FIFO
+members: an archive can only ever write inside its extraction folder.
 """
 
 from __future__ import annotations
@@ -22,21 +23,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
-import tarfile
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cyclebench.datasets.extract import safe_extract
+from cyclebench.datasets.palette import colorize, nearest_palette
+from cyclebench.datasets.selection import subset
+from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 from cyclebench.utils import file_sha256, load_rgb
-from datasets.palette import colorize, nearest_palette
-from datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 # task -> which half is which domain (X, Y) of our layout
@@ -46,10 +46,6 @@ DEFAULT_URLS = {
     "maps": "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/maps.tar.gz",
     "cityscapes": "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/cityscapes.tar.gz",
 }
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive member would be written outside the extraction folder."""
 
 
 # --- download ---------------------------------------------------------------------------------
@@ -105,71 +101,6 @@ def fetch(url: str, cache_dir: str | os.PathLike, sha256: str | None = None,
     return dest
 
 
-# --- safe extraction --------------------------------------------------------------------------
-def _check_member_name(name: str, archive: Path) -> PurePosixPath:
-    p = PurePosixPath(name.replace("\\", "/"))
-    if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path")
-    if ".." in p.parts:
-        raise UnsafeArchiveError(f"{archive}: member {name!r} contains '..'")
-    return p
-
-
-def _inside(base: Path, target: Path) -> bool:
-    base, target = os.path.realpath(base), os.path.realpath(target)
-    return target == base or target.startswith(base + os.sep)
-
-
-def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Extract a .tar(.gz/.bz2/.xz) or .zip into ``dest``, refusing anything unsafe.
-
-    Every member is checked before anything is written: an unsafe archive leaves ``dest``
-    untouched.
-    """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            for info in infos:
-                p = _check_member_name(info.filename, archive)
-                mode = info.external_attr >> 16
-                if stat.S_ISLNK(mode):
-                    target = zf.read(info).decode("utf-8", "replace")
-                    if not _inside(dest, (dest / p).parent / target) or target.startswith("/"):
-                        raise UnsafeArchiveError(
-                            f"{archive}: symlink {info.filename!r} -> {target!r} leaves {dest}")
-            zf.extractall(dest)
-        return dest
-    try:
-        tf = tarfile.open(archive)
-    except tarfile.TarError as exc:
-        raise ValueError(f"{archive} is neither a zip nor a tar archive: {exc}") from None
-    with tf:
-        members = tf.getmembers()
-        for m in members:
-            p = _check_member_name(m.name, archive)
-            if m.issym() or m.islnk():
-                link = m.linkname
-                base = (dest / p).parent if m.issym() else dest
-                if link.startswith("/") or not _inside(dest, base / link):
-                    kind = "symlink" if m.issym() else "hard link"
-                    raise UnsafeArchiveError(f"{archive}: {kind} {m.name!r} -> {link!r} "
-                                             f"leaves {dest}")
-            elif not (m.isfile() or m.isdir()):
-                raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a device or FIFO")
-        # a symlink extracted earlier could redirect a later member: reject paths through links
-        links = {PurePosixPath(m.name) for m in members if m.issym()}
-        for m in members:
-            for parent in PurePosixPath(m.name).parents:
-                if parent in links:
-                    raise UnsafeArchiveError(f"{archive}: member {m.name!r} is written through "
-                                             f"the symlink {str(parent)!r}")
-        kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        tf.extractall(dest, members=members, **kwargs)
-    return dest
-
-
 # --- A|B split --------------------------------------------------------------------------------
 def split_ab(img: np.ndarray, path: str | os.PathLike = "image") -> tuple[np.ndarray, np.ndarray]:
     """A side-by-side HxWx3 image -> (A = left half, B = right half)."""
@@ -204,8 +135,6 @@ def prepare_pix2pix(task: str, out_root: str | os.PathLike, n_train: int, n_val:
                     root: str | os.PathLike | None = None,
                     cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Write the prepared data root from a pix2pix archive (``url``) or an extracted ``root``."""
-    from datasets.cityscapes import subset
-
     if task not in HALVES:
         raise ValueError(f"no pix2pix layout known for task {task!r}")
     if size < 8:

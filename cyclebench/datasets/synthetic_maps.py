@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
-from datasets.synthetic_cityscapes import _grid, smooth_noise
+from cyclebench.datasets.synthetic_cityscapes import _grid, smooth_noise
 
 GENERATOR_VERSION = "synthetic-maps/1"
 

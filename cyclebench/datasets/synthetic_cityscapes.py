@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFilter
 
-from datasets.palette import CLASS_IDS, IGNORE_ID
+from cyclebench.datasets.palette import CLASS_IDS, IGNORE_ID
 
 ROAD, SIDEWALK, BUILDING, WALL, FENCE = (CLASS_IDS[n] for n in
                                          ("road", "sidewalk", "building", "wall", "fence"))
@@ -595,7 +595,6 @@ def _render(sc: _Scene, st: _Street, rng: np.random.Generator) -> np.ndarray:
         return S == style_id
 
     # --- road: asphalt, dashed centre line, lane lines, darker tyre tracks --------------------
-    r0 = int(np.ceil(st.y_h))
     t_g = np.maximum((yy + 0.5 - st.y_h) / st.G, 1e-3)
     s_g = (xx + 0.5 - st.x_v) / (st.ppm * t_g)
     m = where(ST_ROAD)

@@ -21,15 +21,18 @@ only sent to the Cityscapes login form, never logged or written.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cyclebench.datasets.extract import safe_extract
+from cyclebench.datasets.palette import colorize, labelids_to_trainids
+from cyclebench.datasets.selection import subset
+from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 from cyclebench.utils import load_label, load_rgb
-from datasets.palette import colorize, labelids_to_trainids
-from datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 
 ORIGINAL_SIZE = (1024, 2048)  # (H, W) of every Cityscapes frame
 PACKAGES = ("gtFine_trainvaltest.zip", "leftImg8bit_trainvaltest.zip")
@@ -85,14 +88,6 @@ def list_frames(root: Path, split: str) -> list[tuple[str, Path, Path]]:
     return frames
 
 
-def subset(items: list, n: int) -> list:
-    """``n`` items spread evenly over the sorted list (all of them when n is 0 or too big)."""
-    if n <= 0 or n >= len(items):
-        return list(items)
-    idx = np.unique(np.linspace(0, len(items) - 1, n).round().astype(int))
-    return [items[i] for i in idx]
-
-
 def load_frame(photo_path: Path, label_path: Path,
                full_size: tuple[int, int] = ORIGINAL_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """(photo HxWx3 uint8, train ids HxW uint8); wrong sizes raise an error naming the file."""
@@ -126,8 +121,6 @@ def _login(username: str, password: str):
 def download_cityscapes(dest: str | os.PathLike, packages=PACKAGES) -> Path:
     """Download and unzip the Cityscapes packages into ``dest`` with cityscapesscripts."""
     from cityscapesscripts.download import downloader
-
-    from datasets.pix2pix_archive import safe_extract
 
     user, password = os.environ.get(ENV_USER), os.environ.get(ENV_PASSWORD)
     if not user or not password:
@@ -190,6 +183,4 @@ def prepare_cityscapes(out_root: str | os.PathLike, n_train: int, n_val: int, si
             "full_size": [int(full_size[0]), int(full_size[1])], "root": str(root_path),
             "resize": RESIZE_RULES, "palette": "cityscapes-trainid",
         })
-    import json
-
     return json.loads((Path(out_root) / "meta.json").read_text())

@@ -1,0 +1,97 @@
+"""``cyclebench train``, ``cyclebench translate`` and ``cyclebench bench`` (see docs/CONTRACTS.md).
+
+    cyclebench train (--config RUN.yaml | --config-json JSON) --out RUN_DIR [--max-iters N]
+                     [--threads N] [--restart-on-change]
+    cyclebench translate --run RUN_DIR --direction label2photo --split val --out DIR
+                         [--data-root PATH] [--device auto] [--threads N] [--batch-size B]
+    cyclebench bench train [--device auto] [--iters N] [--warmup N] [--configs small,128,256]
+                           [--threads N] [--batch-size B] [--amp-bf16] [--channels-last]
+    cyclebench bench data [--task cityscapes] [--n 100] [--size 128] [--full-size H W]
+
+Errors are raised; ``cyclebench.cli`` turns user errors into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from cyclebench.config import ConfigError, TrainConfig
+from cyclebench.cyclegan.bench import run_bench
+from cyclebench.cyclegan.train import train
+from cyclebench.cyclegan.translate import translate
+from cyclebench.datasets.cli import bench_generator
+
+
+def train_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cyclebench train",
+                                description="Train one run (any registered method); resumes.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", help="TrainConfig YAML (e.g. a config.resolved.yaml)")
+    src.add_argument("--config-json", help="TrainConfig as a JSON object")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--max-iters", type=int, default=None,
+                   help="stop after this many iterations in total (checkpointed; resumable)")
+    p.add_argument("--restart-on-change", action="store_true",
+                   help="if the run directory holds a checkpoint of another configuration, move "
+                        "that run to superseded/<n>/ and start afresh (default: refuse)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (overrides the config's 'threads'; a runtime setting)")
+    args = p.parse_args(argv)
+    cfg = TrainConfig.load(args.config) if args.config else TrainConfig.from_json(args.config_json)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        cfg = cfg.replace(threads=args.threads)
+    train(cfg, args.out, max_iters=args.max_iters, restart_on_change=args.restart_on_change)
+    return 0
+
+
+def translate_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cyclebench translate",
+                                description="Translate a split with a trained run.")
+    p.add_argument("--run", required=True, help="run directory with model.pt")
+    p.add_argument("--direction", required=True, help="label2photo, photo2label, map2photo, "
+                   "photo2map, x2y or y2x")
+    p.add_argument("--split", default="val")
+    p.add_argument("--out", required=True, help="output folder (created)")
+    p.add_argument("--data-root", default=None, help="prepared data (default: the run's)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=8)
+    args = p.parse_args(argv)
+    paths = translate(args.run, args.direction, args.split, args.out, data_root=args.data_root,
+                      device=args.device, threads=args.threads, batch_size=args.batch_size)
+    print(f"wrote {len(paths)} images to {args.out}", file=sys.stderr)
+    return 0
+
+
+def bench_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cyclebench bench",
+                                description="Benchmarks that print numbers (JSON lines).")
+    sub = p.add_subparsers(dest="what", required=True)
+    b = sub.add_parser("train", help="iterations/s and images/s of CycleGAN training")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--iters", type=int, default=10)
+    b.add_argument("--warmup", type=int, default=3)
+    b.add_argument("--configs", default="small,128,256")
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--batch-size", type=int, default=1)
+    b.add_argument("--amp-bf16", action="store_true")
+    b.add_argument("--channels-last", action="store_true")
+    d = sub.add_parser("data", help="time the synthetic data generators")
+    d.add_argument("--task", default="cityscapes", choices=["cityscapes", "maps"])
+    d.add_argument("--n", type=int, default=100)
+    d.add_argument("--size", type=int, default=128)
+    d.add_argument("--full-size", type=int, nargs=2, metavar=("H", "W"))
+    args = p.parse_args(argv)
+    if args.what == "data":
+        bench_generator(args.task, args.n, args.size, args.full_size)
+        return 0
+    if args.iters < 1 or args.warmup < 0:
+        raise ConfigError("--iters must be >= 1 and --warmup >= 0")
+    run_bench([c for c in args.configs.split(",") if c], device=args.device, iters=args.iters,
+              warmup=args.warmup, threads=args.threads, batch_size=args.batch_size,
+              amp_bf16=args.amp_bf16, channels_last=args.channels_last)
+    return 0

@@ -1,0 +1,68 @@
+"""``cyclebench evaluator`` and ``cyclebench score`` (tables, plots, study and regress live in
+their own modules).
+
+    cyclebench evaluator --config-json EVALUATOR_CFG --eval-config-json EVAL_CFG \\
+        --data-root DATA --out EVAL_DIR [--task cityscapes] [--threads N]
+    cyclebench score --config-json EVAL_CFG --task T --method M --seed K --direction D \\
+        --translations DIR --data-root DATA --run-config RUN/config.resolved.yaml \\
+        [--evaluator EVAL_DIR] [--fid-cache DIR] --out metrics.csv [--threads N]
+
+Step configs (``--config-json``, ``--eval-config-json``) are JSON text (what the rules pass)
+or a JSON/YAML file.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from cyclebench.config import EvalConfig, EvaluatorConfig
+from cyclebench.eval.score import score_run
+from cyclebench.eval.segmenter.training import train_evaluator
+
+
+def evaluator_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cyclebench evaluator",
+                                description="Train the FCN evaluator on real train photos.")
+    p.add_argument("--config-json", required=True,
+                   help="the evaluator: EvaluatorConfig as JSON text or a JSON/YAML file")
+    p.add_argument("--eval-config-json", required=True,
+                   help="the metric protocol of its Ground-truth row: EvalConfig (JSON or file)")
+    p.add_argument("--data-root", required=True, help="the cityscapes task's prepared data")
+    p.add_argument("--task", default="cityscapes")
+    p.add_argument("--out", required=True, help="EVAL_DIR (evaluator.pt, ground_truth.csv, ...)")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    ev = train_evaluator(EvaluatorConfig.from_arg(args.config_json),
+                         EvalConfig.from_arg(args.eval_config_json, "--eval-config-json"),
+                         args.data_root, args.out, task=args.task, threads=args.threads)
+    print(f"evaluator {ev.label} -> {args.out}")
+    return 0
+
+
+def score_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cyclebench score",
+                                description="Every metric of one run's translations -> tidy CSV.")
+    p.add_argument("--config-json", required=True,
+                   help="the metric protocol: EvalConfig as JSON text or a JSON/YAML file")
+    p.add_argument("--task", required=True)
+    p.add_argument("--method", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--direction", required=True)
+    p.add_argument("--translations", required=True, help="folder of the run's translated PNGs")
+    p.add_argument("--data-root", required=True, help="the task's prepared data (meta.json)")
+    p.add_argument("--run-config", required=True,
+                   help="the run's config.resolved.yaml (read for the substitutes column)")
+    p.add_argument("--evaluator", default=None, help="EVAL_DIR of `cyclebench evaluator`")
+    p.add_argument("--fid-cache", default=None,
+                   help="real-image FID/KID feature cache folder (used when eval.fid_cache)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+
+    rows = score_run(EvalConfig.from_arg(args.config_json), args.task, args.method, args.seed,
+                     args.direction, translations=args.translations, data_root=args.data_root,
+                     run_config=args.run_config, out=args.out, evaluator_dir=args.evaluator,
+                     fid_cache=args.fid_cache, threads=args.threads)
+    print(f"{len(rows)} metric rows -> {args.out}")
+    return 0

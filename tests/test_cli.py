@@ -1,0 +1,95 @@
+"""``cyclebench``: one namespace, one command, one error policy."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from cyclebench import cli
+
+REPO = Path(__file__).resolve().parent.parent
+VERBS = ["data", "train", "translate", "evaluator", "score", "tables", "plots", "study",
+         "regress", "bench"]
+
+
+def test_help_lists_every_verb(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for verb in VERBS:
+        assert re.search(rf"^  {verb}\s+\S", out, re.M), verb
+    assert list(cli.VERBS) == VERBS
+
+
+def test_every_verb_resolves_and_has_help():
+    for verb in VERBS:
+        entry = cli.resolve(verb)
+        assert callable(entry)
+        try:
+            entry(["--help"])
+        except SystemExit as exc:  # argparse exits 0 after printing the help
+            assert exc.code == 0, verb
+
+
+def test_unknown_verb_and_no_verb_exit_2(capsys):
+    assert cli.main(["frobnicate"]) == 2
+    assert "unknown verb 'frobnicate'" in capsys.readouterr().err
+    assert cli.main([]) == 2
+
+
+def test_user_error_is_one_line_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cyclebench", "train", "--config",
+                           str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cyclebench train: error: ")
+    assert "nope.yaml" in lines[0]
+
+
+def test_console_script_is_declared():
+    eps = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")
+           if ep.dist is not None and ep.dist.name == "cyclebench"}
+    assert eps == {"cyclebench": "cyclebench.cli:main"}
+
+
+def test_one_installed_namespace():
+    """Only ``cyclebench`` is importable from outside the checkout (no top-level ``datasets``,
+    ``eval``, ``cyclegan`` or ``baselines`` that would shadow other packages)."""
+    code = ("import importlib.util as u, json; print(json.dumps({n: u.find_spec(n) is not None "
+            "for n in ['cyclebench', 'cyclebench.cyclegan', 'cyclebench.baselines', "
+            "'cyclebench.eval', 'cyclebench.datasets', 'datasets', 'eval', 'cyclegan', "
+            "'baselines']}))")
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd="/", check=True).stdout
+    found = json.loads(out)
+    assert all(found[n] for n in ["cyclebench", "cyclebench.cyclegan", "cyclebench.baselines",
+                                  "cyclebench.eval", "cyclebench.datasets"])
+    # `datasets` may be a different, installed package (Hugging Face), never ours
+    for name in ["eval", "cyclegan", "baselines"]:
+        assert not found[name], name
+    if found["datasets"]:
+        import importlib.util
+
+        spec = importlib.util.find_spec("datasets")
+        assert not str(spec.origin).startswith(str(REPO))
+
+
+def test_project_imports_use_the_namespace():
+    """No module imports a project package by its folder name (that would load a second copy
+    of the registries when run from the checkout)."""
+    bad = re.compile(r"^\s*(from|import)\s+(cyclegan|baselines|eval|datasets)\b", re.M)
+    offenders = []
+    for path in REPO.rglob("*.py"):
+        if any(part in (".venv", "build", "results", ".snakemake") for part in path.parts):
+            continue
+        if bad.search(path.read_text()):
+            offenders.append(str(path.relative_to(REPO)))
+    for path in (REPO / "workflow").rglob("*.smk"):
+        if bad.search(path.read_text()):
+            offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
