@@ -39,6 +39,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "plots": ("cyclebench.eval.plots:main", "seaborn figures of tables, losses and samples"),
     "study": ("cyclebench.eval.report_page:main",
               "a local real-vs-fake study page (the Table 1 protocol)"),
+    "claims": ("cyclebench.eval.claims_render:main",
+               "verdicts of the paper's claims, with bootstrap intervals"),
     "regress": ("cyclebench.eval.regress:main",
                 "compare metric rows with committed reference values"),
     "bench": ("cyclebench.cyclegan.cli:bench_main",

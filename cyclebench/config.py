@@ -11,6 +11,7 @@ step config        one per                         built by ``cyclebench.profile
 ``TrainConfig``    run (task, method, seed)        :func:`~cyclebench.profile.train_config`
 ``EvaluatorConfig``  evaluator (cityscapes)        :func:`~cyclebench.profile.evaluator_config`
 ``EvalConfig``     profile (the metric protocol)   :func:`~cyclebench.profile.eval_config`
+``ClaimsConfig``   profile (the claims' bootstrap)  :func:`~cyclebench.profile.claims_config`
 =================  ==============================  ======================================
 
 The schema is the single home of defaults, bounds and descriptions: these classes carry no
@@ -34,8 +35,8 @@ import yaml
 from cyclebench import schema
 from cyclebench.errors import ConfigError
 
-__all__ = ["ConfigError", "DataConfig", "EvalConfig", "EvaluatorConfig", "StepConfig",
-           "TrainConfig"]
+__all__ = ["ClaimsConfig", "ConfigError", "DataConfig", "EvalConfig", "EvaluatorConfig",
+           "StepConfig", "TrainConfig"]
 
 
 _SCALARS = {"int": int, "float": float, "str": str, "bool": bool}
@@ -247,3 +248,15 @@ class EvalConfig(StepConfig):
         d = self.to_dict()
         del d["profile"], d["device"]
         return d
+
+
+@dataclass(frozen=True)
+class ClaimsConfig(StepConfig):
+    """How the paper's claims are checked: the bootstrap behind every verdict."""
+
+    SCHEMA: ClassVar[str] = "#/properties/claims"
+
+    profile: str                      # profile name (the rows' profile column)
+    bootstrap: int                    # replicates per comparison
+    confidence: float                 # coverage of the intervals (0.95)
+    seed: int                         # seed of the bootstrap

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cyclebench import schema
-from cyclebench.config import DataConfig, EvalConfig, EvaluatorConfig, TrainConfig
+from cyclebench.config import ClaimsConfig, DataConfig, EvalConfig, EvaluatorConfig, TrainConfig
 from cyclebench.errors import ConfigError
 from cyclebench.registry import get_method, registered_methods
 from cyclebench.tasks import get_task
@@ -27,6 +27,9 @@ from cyclebench.tasks import get_task
 RUN_KEYS = ("profile", "task", "method", "seed", "data_root", "method_params", "threads")
 TRAIN_SETTINGS = "#/$defs/train_settings"
 DATA_KEYS = ("source", "n_train", "n_val", "size", "full_size", "root", "url", "sha256")
+# data keys that apply to some sources only (the schema describes each)
+SOURCE_KEYS = {"full_size": ("synthetic",), "root": ("cityscapes", "pix2pix"),
+               "url": ("pix2pix",), "sha256": ("pix2pix",)}
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -40,23 +43,41 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def read_profile_file(path: str | Path) -> dict[str, Any]:
+    """One profile (or override) file as a mapping; a missing, malformed or non-mapping file
+    is one line naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"profile file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of profile keys at top level, got "
+                          f"{type(data).__name__}")
+    return data
+
+
 def load_profile(*paths: str | Path) -> dict[str, Any]:
     """Load and merge YAML profile files (later files override earlier), then validate."""
     config: dict[str, Any] = {}
+    files = []
     for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"profile file not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping at top level")
+        data = read_profile_file(path)
+        files.append((str(path), data))
         config = deep_merge(config, data)
-    return validate_profile(config, source=", ".join(str(p) for p in paths))
+    return validate_profile(config, source=", ".join(str(p) for p in paths), files=files)
 
 
-def validate_profile(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
-    """Validate ``config`` in place (filling defaults) and return it; raise ConfigError."""
-    schema.validate(config, source)
+def validate_profile(config: dict[str, Any], source: str = "config",
+                     files: list[tuple[str, dict]] | None = None) -> dict[str, Any]:
+    """Validate ``config`` in place (filling defaults) and return it; raise ConfigError.
+    ``files``: the ``(name, content)`` of the merged files, so that an error names the file
+    that set the bad key."""
+    schema.validate(config, source, files)
     _check_semantics(config, source)
     return config
 
@@ -90,9 +111,13 @@ def _check_semantics(config: dict[str, Any], source: str) -> None:
     if (config["eval"]["fid_extractor"] == "evaluator-features"
             and "cityscapes" not in config["tasks"]):
         raise ConfigError(f"{source}: eval.fid_extractor 'evaluator-features' needs the "
-                          "cityscapes task (its evaluator provides the features)")
+                          "cityscapes task (its evaluator provides the features): add the "
+                          "cityscapes task, or set eval.fid_extractor: inception-v3-compat with "
+                          "eval.inception_weights: <path to torch-fidelity's "
+                          "weights-inception-2015-12-05-6726825d.pth>")
     if "cityscapes" in config["tasks"]:
         evaluator_config(config)
+    claims_config(config)
 
 
 def _train_settings(profile: dict[str, Any], task: str) -> dict[str, Any]:
@@ -126,8 +151,13 @@ def _task(profile: dict[str, Any], task: str) -> dict[str, Any]:
 def data_config(profile: dict[str, Any], task: str) -> DataConfig:
     """How ``task``'s data is prepared."""
     section = _task(profile, task)
-    return DataConfig.from_dict({"task": task, "seed": profile["data_seed"],
-                                 **{k: section[k] for k in DATA_KEYS}},
+    values = {k: section[k] for k in DATA_KEYS}
+    # Keys of one source are ignored for the others, so that a synthetic base profile pointed
+    # at real data by an override file does not leak its render size (or vice versa).
+    for key, sources in SOURCE_KEYS.items():
+        if section["source"] not in sources:
+            values[key] = None
+    return DataConfig.from_dict({"task": task, "seed": profile["data_seed"], **values},
                                 source=f"profile {profile['profile']}: tasks.{task}")
 
 
@@ -186,3 +216,9 @@ def eval_config(profile: dict[str, Any]) -> EvalConfig:
     """The metric protocol of the profile."""
     return EvalConfig.from_dict({"profile": profile["profile"], "device": profile["device"],
                                  **profile["eval"]}, source=f"profile {profile['profile']}: eval")
+
+
+def claims_config(profile: dict[str, Any]) -> ClaimsConfig:
+    """How the profile checks the paper's claims."""
+    return ClaimsConfig.from_dict({"profile": profile["profile"], **profile["claims"]},
+                                  source=f"profile {profile['profile']}: claims")

@@ -57,12 +57,43 @@ def _key_path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
-def validate(config: dict[str, Any], source: str) -> dict[str, Any]:
-    """Validate ``config`` in place, filling defaults; ConfigError lists the first problems."""
+def _number_hint(value: Any) -> str:
+    """YAML 1.1 (PyYAML, Snakemake) reads ``1e-3`` as a string: say how to write it."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return f" (YAML reads {value!r} as text: write it with a decimal point, e.g. 1.0e-3)"
+    return ""
+
+
+def _origin(path: list, files: list[tuple[str, dict]]) -> str:
+    """`` (set in FILE)``: the last of the merged files that sets the key at ``path``."""
+    for name, data in reversed(files):
+        node: Any = data
+        for part in path:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                break
+        else:
+            return f" (set in {name})"
+    return ""
+
+
+def validate(config: dict[str, Any], source: str,
+             files: list[tuple[str, dict]] | None = None) -> dict[str, Any]:
+    """Validate ``config`` in place, filling defaults; ConfigError lists the first problems.
+    ``files``: the ``(name, content)`` of the files merged into ``config``, so that each
+    problem names the file that set the key."""
     errors = sorted(_DefaultFilling(_schema()).iter_errors(config),
                     key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"  - {_key_path(e)}: {e.message}" for e in errors[:10]]
+        lines = [f"  - {_key_path(e)}: {e.message}{_number_hint(e.instance)}"
+                 f"{_origin(list(e.absolute_path), files or [])}" for e in errors[:10]]
         raise ConfigError(f"{source}: invalid profile:\n" + "\n".join(lines))
     return config
 

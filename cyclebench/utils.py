@@ -195,13 +195,29 @@ def load_rgb(path: str | Path) -> np.ndarray:
 
 
 def load_label(path: str | Path) -> np.ndarray:
-    """Read a single-channel label PNG (train ids) as HxW uint8."""
+    """Read a single-channel label PNG (train ids / label ids) as HxW uint8.
+
+    Every accepted mode (L, P, I, I;16) must hold values in the uint8 label range 0..255: a
+    16-bit or 32-bit image with larger (or negative) values -- e.g. an ``*_instanceIds.png``
+    saved under the labelIds name (26001 = car instance 1) -- is refused with an error naming
+    the file and the offending values, never wrapped to 8 bits.
+    """
     from PIL import Image
 
     try:
         with Image.open(path) as im:
             if im.mode not in ("L", "P", "I", "I;16"):
                 raise ValueError(f"expected a single-channel label image, got mode {im.mode}")
-            return np.asarray(im).astype(np.uint8)
+            mode = im.mode
+            arr = np.asarray(im)
     except Exception as exc:
         raise ValueError(f"cannot read label image {path}: {exc}") from exc
+    bad = (arr < 0) | (arr > 255) if arr.dtype != np.uint8 else None
+    if bad is not None and bad.any():
+        values = np.unique(arr[bad])
+        shown = ", ".join(str(int(v)) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+        raise ValueError(
+            f"label image {path} (mode {mode}) has values outside the label range 0..255: "
+            f"{shown} ({int(bad.sum())} of {arr.size} pixels); an instance-id map "
+            f"(*_instanceIds.png) or another 16-bit image? labels must be 8-bit ids")
+    return arr.astype(np.uint8)

@@ -25,8 +25,18 @@ uninterrupted one.
 Speed: the loss values stay on the device and are accumulated there; the host reads them (and
 checks for NaN/Inf) only every ``log_every``/``checkpoint_every`` iterations.  A NaN/Inf stops
 training with :class:`NonFiniteLossError` naming the first bad iteration and term, before any
-checkpoint is written, so the last good checkpoint stays.  Data loading runs in
+checkpoint is written, so the last good checkpoint stays.  Before each checkpoint write the
+weights and optimiser state are checked too (one host sync per checkpoint): a NaN/Inf there
+stops training with :class:`NonFiniteStateError` naming the tensor (net/optimiser + parameter)
+and the iteration, and the good checkpoint on disk is never overwritten.  Data loading runs in
 ``num_workers`` processes with pinned memory on CUDA.
+
+Reliability: ``train`` holds an exclusive lock on ``out_dir/.lock`` (``cyclebench.locks``) for
+its whole duration: a second trainer of the same run directory (e.g. a workflow started from
+another working directory) fails at once naming the holder's PID; a lock file left by a killed
+process does not block.  An unreadable ``checkpoint.pt`` is refused with
+:class:`CorruptCheckpointError` naming the file and the remedy, or, with ``restart_on_change``,
+moved aside to ``checkpoint.pt.corrupt-<n>`` (kept) before training starts afresh.
 """
 
 from __future__ import annotations
@@ -41,18 +51,24 @@ import torch
 from torch.utils.data import DataLoader
 
 from cyclebench.config import ConfigError, TrainConfig
-from cyclebench.cyclegan.checkpoint import (CHECKPOINT, FORMAT, LOG, MODEL, RESOLVED, comparable,
-                                            rng_state, set_rng_state, supersede)
+from cyclebench.cyclegan.checkpoint import (CHECKPOINT, FORMAT, LOG, MODEL, RESOLVED,
+                                            CorruptCheckpointError, NonFiniteStateError,
+                                            check_finite_state, comparable,
+                                            corrupt_checkpoint_message, first_non_finite,
+                                            load_checkpoint, move_aside, rng_state,
+                                            set_rng_state, supersede)
 from cyclebench.cyclegan.data_order import RunBatchSampler, iterations_per_epoch, make_train_dataset
 from cyclebench.cyclegan.schedule import lr_factor
 from cyclebench.cyclegan.train_log import (CsvLog, LossAccumulator, NonFiniteLossError,
                                            sample_batch, save_samples)
 from cyclebench.gan import resolve_method_params
+from cyclebench.locks import LockHeldError, run_lock
 from cyclebench.registry import Method, get_method
 from cyclebench.utils import (atomic_torch_save, atomic_write_yaml, provenance, resolve_device,
                               seed_everything, set_threads)
 
-__all__ = ["NonFiniteLossError", "method_lr", "resolve_config", "train"]
+__all__ = ["CorruptCheckpointError", "LockHeldError", "NonFiniteLossError",
+           "NonFiniteStateError", "method_lr", "resolve_config", "train"]
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -95,10 +111,39 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None
     iteration's bookkeeping (tests use it to simulate a kill).  A checkpoint written with a
     different training configuration is refused, or, with ``restart_on_change`` (what the
     Snakemake rule uses: it reruns a job when its config changed), moved with the rest of that
-    run into ``superseded/<n>/`` before training starts afresh."""
+    run into ``superseded/<n>/`` before training starts afresh.  An unreadable checkpoint is
+    refused (:class:`CorruptCheckpointError`), or, with ``restart_on_change``, moved aside to
+    ``checkpoint.pt.corrupt-<n>`` before training starts afresh.  The run directory is locked
+    (``out_dir/.lock``) for the whole call: a second trainer fails at once
+    (:class:`LockHeldError`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg = resolve_config(cfg)
+    kwargs = dict(max_iters=max_iters, on_iteration=on_iteration, quiet=quiet,
+                  restart_on_change=restart_on_change)
+    with run_lock(out):
+        try:
+            return _train(cfg, out, **kwargs)
+        except _CorruptCheckpoint as exc:
+            ckpt_path = out / CHECKPOINT
+            if not restart_on_change:
+                raise CorruptCheckpointError(corrupt_checkpoint_message(ckpt_path, str(exc))) \
+                    from None
+            dest = move_aside(ckpt_path)
+            if not quiet:
+                print(f"checkpoint {ckpt_path} is corrupt ({exc}): moved to {dest}; training "
+                      "again from the start", file=sys.stderr)
+        return _train(cfg, out, **kwargs)  # no checkpoint now: a fresh, reseeded start
+
+
+class _CorruptCheckpoint(Exception):
+    """Raised by :func:`_train` (message: the reason) when ``checkpoint.pt`` cannot be read or
+    restored, before any training step (so a fresh start after moving it aside is exact)."""
+
+
+def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
+           on_iteration: Callable[[int], None] | None, quiet: bool,
+           restart_on_change: bool) -> Path:
     device = resolve_device(cfg.device)
     spec = get_method(cfg.method)
     set_threads(cfg.threads)
@@ -117,9 +162,16 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None
     ckpt = None
     if ckpt_path.exists():
         try:
-            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ConfigError(f"cannot load checkpoint {ckpt_path}: {exc}") from exc
+            ckpt = load_checkpoint(ckpt_path)
+        except CorruptCheckpointError as exc:
+            raise _CorruptCheckpoint(exc.reason) from None
+        # a checkpoint poisoned before the finite check existed: resuming it fails every time
+        try:
+            bad = first_non_finite(None, ckpt["method_state"])
+        except (AttributeError, TypeError, RuntimeError) as exc:
+            raise _CorruptCheckpoint(f"its method state is malformed ({exc})") from None
+        if bad is not None:
+            raise _CorruptCheckpoint(f"{bad} is NaN or Inf")
         theirs, mine = comparable(ckpt["config"]), comparable(cfg.to_dict())
         if theirs != mine:
             diff = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
@@ -144,10 +196,16 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None
 
     # --- resume --------------------------------------------------------------------------------
     global_iter, elapsed_before = 0, 0.0
+    acc = LossAccumulator(device)
     if ckpt is not None:
-        method.load_state_dict(ckpt["method_state"])
-        set_rng_state(ckpt["rng"], device)
-        global_iter, elapsed_before = int(ckpt["global_iter"]), float(ckpt["seconds"])
+        try:
+            method.load_state_dict(ckpt["method_state"])
+            set_rng_state(ckpt["rng"], device)
+            global_iter, elapsed_before = int(ckpt["global_iter"]), float(ckpt["seconds"])
+            acc.load_state_dict(ckpt["log_window"], device)
+        except Exception as exc:  # parts missing or of the wrong shape
+            raise _CorruptCheckpoint(f"cannot restore it: {type(exc).__name__}: "
+                                     f"{(str(exc).splitlines() or [''])[0][:120]}") from None
         if not quiet:
             print(f"resuming {out} from iteration {global_iter}/{total_iters}", file=sys.stderr)
     log = CsvLog(out / LOG, keep_until_iter=global_iter if ckpt is not None else None)
@@ -162,20 +220,19 @@ def train(cfg: TrainConfig, out_dir: str | Path, *, max_iters: int | None = None
                         persistent_workers=cfg.num_workers > 0,
                         # its own generator: creating the loader never touches the global RNG
                         generator=torch.Generator())
-    acc = LossAccumulator(device)
-    if ckpt_path.exists():
-        acc.load_state_dict(ckpt["log_window"], device)
-    saved = [global_iter if ckpt_path.exists() else -1]  # iteration of the checkpoint on disk
+    saved = [global_iter if ckpt is not None else -1]  # iteration of the checkpoint on disk
     t0 = time.perf_counter()
 
     def save_checkpoint() -> None:
-        acc.check()  # never write a checkpoint after a NaN
+        acc.check()  # never write a checkpoint after a NaN loss ...
+        state = method.state_dict()
+        check_finite_state(method, state, global_iter, ckpt_path, saved[0])  # ... or weights
         atomic_torch_save({
             "format": FORMAT, "method": cfg.method, "config": cfg.to_dict(),
             "global_iter": global_iter, "epoch": global_iter // ipe,
             "iter_in_epoch": global_iter % ipe,
             "seconds": elapsed_before + time.perf_counter() - t0,
-            "method_state": method.state_dict(), "rng": rng_state(device),
+            "method_state": state, "rng": rng_state(device),
             "log_window": acc.state_dict(),
         }, ckpt_path)
         saved[0] = global_iter

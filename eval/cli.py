@@ -5,7 +5,8 @@ their own modules).
         --data-root DATA --out EVAL_DIR [--task cityscapes] [--threads N]
     cyclebench score --config-json EVAL_CFG --task T --method M --seed K --direction D \\
         --translations DIR --data-root DATA --run-config RUN/config.resolved.yaml \\
-        [--evaluator EVAL_DIR] [--fid-cache DIR] --out metrics.csv [--threads N]
+        [--evaluator EVAL_DIR] [--fid-cache DIR] --out metrics.csv [--stats stats.npz] \\
+        [--threads N]
 
 Step configs (``--config-json``, ``--eval-config-json``) are JSON text (what the rules pass)
 or a JSON/YAML file.
@@ -56,13 +57,15 @@ def score_main(argv: Sequence[str]) -> int:
     p.add_argument("--evaluator", default=None, help="EVAL_DIR of `cyclebench evaluator`")
     p.add_argument("--fid-cache", default=None,
                    help="real-image FID/KID feature cache folder (used when eval.fid_cache)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the tidy metric rows (CSV)")
+    p.add_argument("--stats", default=None,
+                   help="also write every score's per-image statistics here (.npz; the claims' "
+                        "bootstrap resamples them)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
-
     rows = score_run(EvalConfig.from_arg(args.config_json), args.task, args.method, args.seed,
                      args.direction, translations=args.translations, data_root=args.data_root,
                      run_config=args.run_config, out=args.out, evaluator_dir=args.evaluator,
-                     fid_cache=args.fid_cache, threads=args.threads)
+                     fid_cache=args.fid_cache, stats_out=args.stats, threads=args.threads)
     print(f"{len(rows)} metric rows -> {args.out}")
     return 0

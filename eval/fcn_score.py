@@ -27,9 +27,33 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cyclebench.datasets.meta import read_meta
 from cyclebench.tasks import TRAINID_DIR, TRAINID_FULL_DIR
 from cyclebench.utils import load_label, load_rgb
 from cyclebench.eval.seg_metrics import ConfusionMatrix, SegScores
+
+
+def label_shape(root: Path, upsample_to_full: bool) -> tuple[int, int]:
+    """The shape every ground-truth label map must have: ``size x size`` (``val/trainid``) or
+    the recorded ``full_size`` (``val/trainid_full``), from the prepared data's meta.json."""
+    meta = read_meta(root)
+    if upsample_to_full:
+        if not meta.get("full_size"):
+            raise ValueError(f"{Path(root) / 'meta.json'} records no full_size: the full-"
+                             "resolution protocol (eval.upsample_to_full) cannot be scored")
+        return int(meta["full_size"][0]), int(meta["full_size"][1])
+    return int(meta["size"]), int(meta["size"])
+
+
+def load_gt(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A ground-truth label map, refused when its size is not the prepared data's (scoring it
+    anyway would silently change the metric)."""
+    gt = load_label(path)
+    if gt.shape != tuple(shape):
+        raise ValueError(f"{path}: label map is {gt.shape[1]}x{gt.shape[0]} (WxH), but the "
+                         f"prepared data (meta.json) says {shape[1]}x{shape[0]}; prepare the "
+                         "data again (cyclebench data)")
+    return gt
 
 
 def label_dir(root: Path, upsample_to_full: bool) -> Path:
@@ -65,10 +89,13 @@ def _batches(names: list[str], size: int) -> Iterable[list[str]]:
 
 def score_images(evaluator, names: list[str], load: Callable[[str], np.ndarray], root: Path, *,
                  upsample_to_full: bool = False, full_res_mode: str = "logits",
-                 batch_size: int = 16) -> tuple[SegScores, int]:
-    """Segment ``load(name)`` (HxWx3 uint8) for every name and score against the val labels."""
+                 batch_size: int = 16, confusion: ConfusionMatrix | None = None
+                 ) -> tuple[SegScores, int]:
+    """Segment ``load(name)`` (HxWx3 uint8) for every name and score against the val labels
+    (accumulated in ``confusion`` when given, which then also holds the per-image counts)."""
     gt_dir = label_dir(root, upsample_to_full)
-    cm = ConfusionMatrix()
+    shape = label_shape(root, upsample_to_full)
+    cm = ConfusionMatrix() if confusion is None else confusion
     s = evaluator.input_size
     for chunk in _batches(names, batch_size):
         xs = []
@@ -77,7 +104,7 @@ def score_images(evaluator, names: list[str], load: Callable[[str], np.ndarray],
             if tuple(x.shape[-2:]) != (s, s):  # mixed sizes: bring each to the evaluator's size
                 x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
             xs.append(x)
-        gts = [load_label(gt_dir / name) for name in chunk]
+        gts = [load_gt(gt_dir / name, shape) for name in chunk]
         shapes = {g.shape for g in gts}
         x = torch.cat(xs)
         if len(shapes) == 1:

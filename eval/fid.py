@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from cyclebench.eval.segmenter.checkpoint import Evaluator
+from cyclebench.locks import file_lock
 from cyclebench.utils import file_sha256 as utils_file_sha256, load_rgb
 
 INCEPTION = "inception-v3-compat"
@@ -178,8 +179,11 @@ def compute_fid_kid(generated, real, *, extractor: dict[str, Any], kid_subset_si
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         kwargs.update(cache_root=str(cache_dir),
                       input2_cache_name=f"real-{real_cache_key}-{extractor['cache_id']}")
+    # one job computes a shared real-feature cache entry at a time (the others wait for it)
+    lock = Path(cache_dir) / f".{kwargs['input2_cache_name']}.lock" if use_cache else None
     try:
-        out = torch_fidelity.calculate_metrics(**kwargs)
+        with file_lock(lock, wait=True, what=f"FID feature cache {cache_dir}"):
+            out = torch_fidelity.calculate_metrics(**kwargs)
     except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
         target = extractor.get("download_target", "torch-fidelity's cache")
         raise RuntimeError(
@@ -194,15 +198,72 @@ def compute_fid_kid(generated, real, *, extractor: dict[str, Any], kid_subset_si
     }
 
 
+def extract_features(images: torch.utils.data.Dataset, *, extractor: dict[str, Any],
+                     batch_size: int = 16, device: str = "cpu") -> np.ndarray:
+    """Per-image features (n x d, float64) of the layer torch-fidelity uses for FID and KID:
+    what lets every FID/KID be resampled over images (the claims' bootstrap)."""
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+    from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
+
+    name = extractor["feature_extractor"]
+    layer = FEATURE_EXTRACTORS_REGISTRY[name].get_default_feature_layer_for_metric("fid")
+    cuda = str(device).startswith("cuda")
+    net = create_feature_extractor(name, [layer], cuda=cuda, verbose=False,
+                                   feature_extractor_weights_path=extractor["weights_path"])
+    feats = get_featuresdict_from_dataset(images, net, int(batch_size), cuda, True, False)
+    return feats[layer].double().numpy()
+
+
+def features_dirs(generated_dir: Path, real_dir: Path, *, extractor: dict[str, Any],
+                  batch_size: int = 16, device: str = "cpu"
+                  ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names and per-image features of the generated and the real images of one direction.
+    The names must be the same in both folders (a prepared task's val images are pairs), so
+    that resampling val images takes the same inputs for every method and its real targets."""
+    gen = sorted(Path(generated_dir).glob("*.png"))
+    real = sorted(Path(real_dir).glob("*.png"))
+    names = [p.name for p in gen]
+    if names != [p.name for p in real]:
+        raise ValueError(f"{generated_dir} and {real_dir} hold different image names: per-image "
+                         "features cannot be paired")
+    kw = dict(extractor=extractor, batch_size=batch_size, device=device)
+    return (names, extract_features(ImageListDataset(gen), **kw),
+            extract_features(ImageListDataset(real), **kw))
+
+
+def check_sizes(paths: list[Path], size: int | None, what: str) -> None:
+    """Every image of a set is ``size x size`` (the prepared data's size; ``None``: they only
+    need to agree), else one line naming the first odd file (torch-fidelity batches them)."""
+    from PIL import Image
+
+    want = None if size is None else (int(size), int(size))
+    for path in paths:
+        try:
+            with Image.open(path) as im:
+                got = im.size
+        except OSError as exc:
+            raise ValueError(f"cannot read image {path}: {exc}") from None
+        if want is None:
+            want = got
+        elif got != want:
+            raise ValueError(f"{path}: {what} image is {got[0]}x{got[1]}, expected "
+                             f"{want[0]}x{want[1]} like the rest of the set (prepared data "
+                             "size); prepare the data again or translate again")
+
+
 def fid_kid_dirs(generated_dir: Path, real_dir: Path, *, extractor: dict[str, Any],
-                 cache_dir: Path | None = None, **kwargs) -> tuple[dict[str, float], int]:
-    """FID/KID between two folders of PNGs; returns (metrics, number of generated images)."""
+                 cache_dir: Path | None = None, real_size: int | None = None,
+                 **kwargs) -> tuple[dict[str, float], int]:
+    """FID/KID between two folders of PNGs; returns (metrics, number of generated images).
+    ``real_size``: the prepared data's image size, which every real image must have."""
     gen = sorted(Path(generated_dir).glob("*.png"))
     real = sorted(Path(real_dir).glob("*.png"))
     if not gen:
         raise FileNotFoundError(f"no PNG images in {generated_dir}")
     if not real:
         raise FileNotFoundError(f"no PNG images in {real_dir}")
+    check_sizes(real, real_size, "real")
+    check_sizes(gen, None, "generated")
     key = content_hash(real) if cache_dir is not None else None
     metrics = compute_fid_kid(ImageListDataset(gen), ImageListDataset(real), extractor=extractor,
                               cache_dir=cache_dir, real_cache_key=key, **kwargs)

@@ -27,8 +27,10 @@ one *family* where it applies (CycleGAN Section 5.1.1)::
     fid_kid          distribution   every task  every direction  inception-v3-compat |
                                                                  evaluator-features@<id>
 
-A scorer's ``compute(ctx)`` returns ``(metrics, n_images, evaluator_label)`` for one run's
-translations in one direction; :class:`ScoreContext` holds the inputs (all paths are given by
+A scorer's ``compute(ctx)`` returns ``(metrics, n_images, evaluator_label, per_image)`` for one
+run's translations in one direction, where ``per_image`` holds the per-image statistics every
+score can be resampled from (segmentation: ``seg_counts``, each image's confusion counts, and
+``seg_names``; FID/KID: ``gen_features``, ``real_features`` and ``feature_names``); :class:`ScoreContext` holds the inputs (all paths are given by
 the caller: the Snakemake rule names them).
 """
 
@@ -175,7 +177,8 @@ class ScoreContext:
         return self._evaluator
 
 
-ScoreResult = tuple[dict[str, float], int, str]  # (metric -> value, n_images, evaluator label)
+# (metric -> value, n_images, evaluator label, per-image statistics: name -> array)
+ScoreResult = tuple[dict[str, float], int, str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -193,26 +196,40 @@ class Scorer:
                 and (self.directions is None or direction in self.directions))
 
 
+def _seg_stats(ctx: ScoreContext, cm) -> dict[str, Any]:
+    from cyclebench.eval.fcn_score import check_names
+    from cyclebench.tasks import TRAINID_DIR
+
+    names = check_names(ctx.translations, Path(ctx.data_root) / "val" / TRAINID_DIR)
+    return {"seg_counts": cm.image_counts(), "seg_names": names}
+
+
 def _fcn_score(ctx: ScoreContext) -> ScoreResult:
     from cyclebench.eval.fcn_score import score_photo_dir
+    from cyclebench.eval.seg_metrics import ConfusionMatrix
 
     ev = ctx.evaluator(f"{ctx.direction} FCN-scores")
     ecfg = ctx.eval_config
+    cm = ConfusionMatrix()
     scores, n = score_photo_dir(ev, ctx.translations, ctx.data_root,
                                 upsample_to_full=ecfg.upsample_to_full,
-                                full_res_mode=ecfg.full_res_mode, batch_size=ecfg.batch_size)
-    return scores.as_dict(), n, ev.label
+                                full_res_mode=ecfg.full_res_mode, batch_size=ecfg.batch_size,
+                                confusion=cm)
+    return scores.as_dict(), n, ev.label, _seg_stats(ctx, cm)
 
 
 def _nearest_palette(ctx: ScoreContext) -> ScoreResult:
     from cyclebench.eval.photo2label import EVALUATOR_NAME, score_label_dir
+    from cyclebench.eval.seg_metrics import ConfusionMatrix
 
+    cm = ConfusionMatrix()
     scores, n = score_label_dir(ctx.translations, ctx.data_root,
-                                upsample_to_full=ctx.eval_config.upsample_to_full)
-    return scores.as_dict(), n, EVALUATOR_NAME
+                                upsample_to_full=ctx.eval_config.upsample_to_full, confusion=cm)
+    return scores.as_dict(), n, EVALUATOR_NAME, _seg_stats(ctx, cm)
 
 
 def _fid_kid(ctx: ScoreContext) -> ScoreResult:
+    from cyclebench.datasets.meta import read_meta
     from cyclebench.eval import fid as fid_mod
 
     ecfg = ctx.eval_config
@@ -224,8 +241,13 @@ def _fid_kid(ctx: ScoreContext) -> ScoreResult:
         ctx.translations, real_dir, extractor=extractor,
         cache_dir=ctx.fid_cache if ecfg.fid_cache else None,
         kid_subset_size=ecfg.kid_subset_size, kid_subsets=ecfg.kid_subsets,
-        batch_size=ecfg.batch_size, device=str(ctx.device))
-    return {k: metrics[k] for k in family_metrics("distribution")}, n, extractor["label"]
+        batch_size=ecfg.batch_size, device=str(ctx.device),
+        real_size=read_meta(ctx.data_root)["size"])
+    names, gen, real = fid_mod.features_dirs(ctx.translations, real_dir, extractor=extractor,
+                                             batch_size=ecfg.batch_size, device=str(ctx.device))
+    stats = {"gen_features": gen, "real_features": real, "feature_names": names}
+    return ({k: metrics[k] for k in family_metrics("distribution")}, n, extractor["label"],
+            stats)
 
 
 SCORERS: dict[str, Scorer] = {s.name: s for s in [

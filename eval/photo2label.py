@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from cyclebench.tasks import TRAINID_DIR
-from cyclebench.utils import load_label, load_rgb
+from cyclebench.utils import load_rgb
 from cyclebench.datasets.palette import nearest_palette
-from cyclebench.eval.fcn_score import check_names, label_dir
+from cyclebench.eval.fcn_score import check_names, label_dir, label_shape, load_gt
 from cyclebench.eval.seg_metrics import ConfusionMatrix, SegScores
 
 EVALUATOR_NAME = "nearest-palette"  # the ``evaluator`` column of photo2label segmentation rows
@@ -41,15 +41,17 @@ def colour_map_to_trainids(rgb: np.ndarray) -> np.ndarray:
     return nearest_palette(rgb, include_void=False)
 
 
-def score_label_dir(label_maps_dir: Path, root: Path, *,
-                    upsample_to_full: bool = False) -> tuple[SegScores, int]:
-    """Scores of the colour label maps in ``label_maps_dir`` against the val train ids."""
+def score_label_dir(label_maps_dir: Path, root: Path, *, upsample_to_full: bool = False,
+                    confusion: ConfusionMatrix | None = None) -> tuple[SegScores, int]:
+    """Scores of the colour label maps in ``label_maps_dir`` against the val train ids
+    (accumulated in ``confusion`` when given, which then also holds the per-image counts)."""
     label_maps_dir = Path(label_maps_dir)
     names = check_names(label_maps_dir, Path(root) / "val" / TRAINID_DIR)
     gt_dir = label_dir(root, upsample_to_full)
-    cm = ConfusionMatrix()
+    shape = label_shape(root, upsample_to_full)
+    cm = ConfusionMatrix() if confusion is None else confusion
     for name in names:
-        gt = load_label(gt_dir / name)
+        gt = load_gt(gt_dir / name, shape)
         pred = resize_ids(colour_map_to_trainids(load_rgb(label_maps_dir / name)), gt.shape)
         cm.update(gt, pred)
     return cm.scores(), cm.n_images

@@ -21,13 +21,16 @@ nothing is guessed.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cyclebench.config import ConfigError, EvalConfig, TrainConfig
 from cyclebench.registry import get_method
 from cyclebench.tasks import get_task
-from cyclebench.utils import git_commit, resolve_device, set_threads
+from cyclebench.utils import atomic_write_bytes, git_commit, resolve_device, set_threads
 from cyclebench.eval.metrics import ScoreContext, scorers_for
 from cyclebench.datasets.meta import data_source, read_meta
 from cyclebench.eval.rows import format_substitutes, make_rows, write_rows
@@ -62,8 +65,11 @@ def run_substitutes(run_config: str | Path, profile: str, task: str, method: str
 def score_run(ecfg: EvalConfig, task: str, method: str, seed: int, direction: str, *,
               translations: str | Path, data_root: str | Path, run_config: str | Path,
               out: str | Path, evaluator_dir: str | Path | None = None,
-              fid_cache: str | Path | None = None, threads: int = 1) -> list[dict[str, Any]]:
-    """Compute every metric that applies to ``direction`` and write the rows to ``out``.
+              fid_cache: str | Path | None = None, stats_out: str | Path | None = None,
+              threads: int = 1) -> list[dict[str, Any]]:
+    """Compute every metric that applies to ``direction`` and write the rows to ``out`` (and,
+    with ``stats_out``, the per-image statistics of every score to that ``.npz``: see
+    :func:`write_stats`).
 
     ``ecfg``: the metric protocol; ``data_root``: the task's prepared data (``meta.json``,
     ``val/...``); ``run_config``: the run's ``config.resolved.yaml``; ``fid_cache``: the
@@ -84,8 +90,46 @@ def score_run(ecfg: EvalConfig, task: str, method: str, seed: int, direction: st
                "data_source": data_source(meta), "substitutes": substitutes,
                "commit": git_commit()}
     rows: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
     for scorer in scorers_for(task, direction):
-        metrics, n, label = scorer.compute(ctx)
+        metrics, n, label, per_image = scorer.compute(ctx)
         rows += make_rows(context, metrics, n_images=n, evaluator=label)
+        stats.update(per_image)
+    if stats_out is not None:
+        write_stats(stats_out, {k: context[k] for k in STATS_KEYS}, stats)
     write_rows(out, rows)
     return rows
+
+
+# What identifies a per-image statistics file (its rows' keys; nothing is parsed from paths).
+STATS_KEYS = ("profile", "task", "direction", "method", "seed")
+
+
+def write_stats(path: str | Path, keys: dict[str, Any], stats: dict[str, Any]) -> Path:
+    """Atomically write per-image statistics as ``.npz``: the ``STATS_KEYS`` as 0-d arrays,
+    then each statistic (``seg_counts``/``seg_names``, ``gen_features``/``real_features``/
+    ``feature_names``)."""
+    buf = io.BytesIO()
+    arrays = {f"key_{k}": np.asarray(str(v)) for k, v in keys.items()}
+    arrays.update({k: np.asarray(v) for k, v in stats.items()})
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
+def read_stats(path: str | Path) -> dict[str, Any]:
+    """A file of :func:`write_stats`: ``{"keys": {...}, <statistic>: array, ...}``."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            out = {k: data[k] for k in data.files if not k.startswith("key_")}
+            keys = {k[4:]: str(data[k]) for k in data.files if k.startswith("key_")}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable per-image statistics file ({exc}); score the "
+                         "run again") from None
+    missing = [k for k in STATS_KEYS if k not in keys]
+    if missing:
+        raise ValueError(f"{path}: per-image statistics lack the keys {missing}")
+    keys["seed"] = int(keys["seed"])
+    out["keys"] = keys
+    return out

@@ -66,11 +66,22 @@ class ConfusionMatrix:
         self.n_classes = n_classes
         self.ignore = ignore
         self.counts = np.zeros((n_classes, n_classes + 1), dtype=np.int64)
-        self.n_images = 0
+        self.per_image: list[np.ndarray] = []  # each image's counts: what a bootstrap resamples
+
+    @property
+    def n_images(self) -> int:
+        return len(self.per_image)
 
     def update(self, gt: np.ndarray, pred: np.ndarray) -> None:
-        self.counts += confusion_matrix(gt, pred, self.n_classes, self.ignore)
-        self.n_images += 1
+        counts = confusion_matrix(gt, pred, self.n_classes, self.ignore)
+        self.counts += counts
+        self.per_image.append(counts)
+
+    def image_counts(self) -> np.ndarray:
+        """``(n_images, n_classes, n_classes + 1)`` per-image counts (their sum is ``counts``)."""
+        if not self.per_image:
+            return np.zeros((0, self.n_classes, self.n_classes + 1), dtype=np.int64)
+        return np.stack(self.per_image)
 
     @property
     def hist(self) -> np.ndarray:

@@ -12,7 +12,7 @@ from cyclebench import cli
 
 REPO = Path(__file__).resolve().parent.parent
 VERBS = ["data", "train", "translate", "evaluator", "score", "tables", "plots", "study",
-         "regress", "bench"]
+         "claims", "regress", "bench"]
 
 
 def test_help_lists_every_verb(capsys):

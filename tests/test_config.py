@@ -264,3 +264,42 @@ def test_registry_metadata_display_name_and_group():
         register_method("zz_bad_group", display_name="Z", group="nonsense")(type("Z", (), {}))
     with pytest.raises(ValueError, match="display_name"):
         register_method("zz_bad_name", display_name="")(type("Z", (), {}))
+
+
+def test_keys_of_one_source_do_not_leak_into_another(smoke):
+    """The smoke profile pointed at real Cityscapes by an override (as the README says): its
+    synthetic render size must not become the expected size of the real frames."""
+    cfg = copy.deepcopy(smoke)
+    cfg["tasks"]["cityscapes"].update(source="cityscapes", root="/data/cityscapes")
+    cfg = validate_profile(cfg)
+    real = data_config(cfg, "cityscapes")
+    assert real.full_size is None and real.root == "/data/cityscapes"
+    synthetic = data_config(validate_profile(copy.deepcopy(smoke)), "cityscapes")
+    assert synthetic.full_size == tuple(smoke["tasks"]["cityscapes"]["full_size"])
+    assert synthetic.root is None
+
+
+def test_errors_name_the_file_that_set_the_key(tmp_path, repo_root):
+    override = tmp_path / "mine.yaml"
+    override.write_text("train:\n  lr: 1e-3\n")
+    with pytest.raises(ConfigError) as exc:
+        load_profile(repo_root / "config" / "smoke.yaml", override)
+    text = str(exc.value)
+    assert "train.lr" in text and f"(set in {override})" in text
+    assert "write it with a decimal point, e.g. 1.0e-3" in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [lr\n")
+    with pytest.raises(ConfigError, match=rf"{bad}: not valid YAML"):
+        load_profile(repo_root / "config" / "smoke.yaml", bad)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n")
+    with pytest.raises(ConfigError, match=rf"{listing}: expected a mapping"):
+        load_profile(repo_root / "config" / "smoke.yaml", listing)
+
+
+def test_maps_only_offline_profile_says_how_to_fix_it(smoke):
+    cfg = copy.deepcopy(smoke)
+    del cfg["tasks"]["cityscapes"]
+    with pytest.raises(ConfigError, match="add the cityscapes task, or set eval.fid_extractor: "
+                                          "inception-v3-compat"):
+        validate_profile(cfg)

@@ -29,8 +29,13 @@ def test_labelid_lookup_matches_cityscapesscripts():
         expected = lab.trainId if 0 <= lab.trainId < 255 else 255
         assert palette.LABELID_TO_TRAINID[lab.id] == expected, lab.name
     assert palette.LABELID_TO_TRAINID[34:].tolist() == [255] * (256 - 34)
-    ids = np.array([[7, 8, 0], [26, 33, 200]], dtype=np.uint8)
+    ids = np.array([[7, 8, 0], [26, 33, 1]], dtype=np.uint8)
     assert palette.labelids_to_trainids(ids).tolist() == [[0, 1, 255], [13, 18, 255]]
+    assert palette.LABEL_IDS == frozenset(range(34))
+    # an id that is no Cityscapes label (200) used to become void (255) silently: refused now
+    ids[1, 2] = 200
+    with pytest.raises(ValueError, match=r"frame\.png: unknown Cityscapes label ids 200 \(1 of 6"):
+        palette.labelids_to_trainids(ids, source="frame.png")
 
 
 def test_colorize_and_ignore_is_black():

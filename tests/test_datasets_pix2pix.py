@@ -1,6 +1,7 @@
 """pix2pix-format archives (datasets/pix2pix_archive.py): download with checksum (offline
-errors name the URL), safe extraction against malicious archives, A|B split and resize,
-train-id recovery from colour labels."""
+errors name the URL), safe extraction against malicious, truncated and oversized archives
+(size / ratio limits, only the used members), A|B split and resize, train-id recovery from
+colour labels."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import pytest
 from PIL import Image
 
 from cyclebench.datasets import palette
-from cyclebench.datasets.extract import UnsafeArchiveError, safe_extract
+from cyclebench.datasets.extract import (ArchiveTooLargeError, CorruptArchiveError,
+                                         UnsafeArchiveError, image_members, safe_extract)
 from cyclebench.datasets.pix2pix_archive import fetch, prepare_pix2pix, split_ab
 from cyclebench.datasets.writer import resize_label, resize_photo
 
@@ -263,3 +265,127 @@ def test_not_an_archive(tmp_path):
     junk.write_bytes(b"definitely not an archive")
     with pytest.raises(ValueError, match="junk.tar.gz is neither a zip nor a tar"):
         safe_extract(junk, tmp_path / "d")
+
+
+# --- hostile archives: truncated, corrupt, oversized; only the used members -------------------
+def _one_line(exc_info):
+    msg = str(exc_info.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_truncated_tar_names_the_archive(tmp_path):
+    arch = tmp_path / "maps.tar.gz"
+    build_archive(arch, "maps", counts=(("train", 6), ("val", 2)))
+    data = arch.read_bytes()
+    for cut, name in ((len(data) * 2 // 3, "cut.tar.gz"), (20, "short.tar.gz")):
+        part = tmp_path / name
+        part.write_bytes(data[:cut])
+        with pytest.raises(CorruptArchiveError) as exc_info:
+            safe_extract(part, tmp_path / f"d-{name}")
+        msg = _one_line(exc_info)
+        assert str(part) in msg and "truncated" in msg and "download it again" in msg
+        if name == "cut.tar.gz":  # the member being read when the data ran out
+            assert "member 'maps/" in msg
+
+
+def test_truncated_and_corrupt_zip_name_archive_and_member(tmp_path):
+    arch = tmp_path / "maps.zip"
+    build_archive(arch, "maps", fmt="zip")
+    data = arch.read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptArchiveError, match=r"cut\.zip: truncated or corrupt zip") as e:
+        safe_extract(cut, tmp_path / "d1")
+    _one_line(e)
+    # one member's bytes damaged (stored members: flip a byte in the middle of the first one)
+    with zipfile.ZipFile(arch) as zf:
+        first = zf.infolist()[0]
+        blob = zf.read(first)
+    at = data.index(blob) + len(blob) // 2
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:])
+    with pytest.raises(CorruptArchiveError) as e:
+        safe_extract(bad, tmp_path / "d2")
+    msg = _one_line(e)
+    assert str(bad) in msg and repr(first.filename) in msg
+
+
+def test_size_limits_are_checked_before_writing(tmp_path):
+    arch = _tar(tmp_path / "a.tar.gz", [("maps/train/1.png", "file", b"x" * 2000),
+                                        ("maps/train/2.png", "file", b"y" * 2000)])
+    with pytest.raises(ArchiveTooLargeError, match=r"member 'maps/train/1.png' \(2000 bytes\) "
+                                                   r"exceeds the per-member 1000-byte limit"):
+        safe_extract(arch, tmp_path / "d1", max_member_bytes=1000)
+    with pytest.raises(ArchiveTooLargeError, match=r"at member 'maps/train/2.png'.*total "
+                                                   r"3000-byte limit"):
+        safe_extract(arch, tmp_path / "d2", max_total_bytes=3000)
+    assert list((tmp_path / "d1").iterdir()) == list((tmp_path / "d2").iterdir()) == []
+    assert issubclass(ArchiveTooLargeError, UnsafeArchiveError)
+    safe_extract(arch, tmp_path / "ok", max_total_bytes=4000, max_member_bytes=2000)
+    assert (tmp_path / "ok" / "maps" / "train" / "2.png").read_bytes() == b"y" * 2000
+
+
+def test_compression_bombs_are_refused(tmp_path):
+    zeros = bytes(8 << 20)  # 8 MiB of zeros: ratio ~1000 in both formats
+    tar = _tar(tmp_path / "bomb.tar.gz", [("maps/train/1.png", "file", zeros)])
+    with pytest.raises(ArchiveTooLargeError, match=r"bomb\.tar\.gz: .*compression-ratio 200"):
+        safe_extract(tar, tmp_path / "d1")
+    zp = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(zp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("maps/train/1.png", zeros)
+    with pytest.raises(ArchiveTooLargeError,
+                       match=r"bomb\.zip: member 'maps/train/1.png' \(compression ratio"):
+        safe_extract(zp, tmp_path / "d2")
+    assert list((tmp_path / "d1").iterdir()) == list((tmp_path / "d2").iterdir()) == []
+    # a small, very compressible file is harmless and allowed
+    small = _tar(tmp_path / "small.tar.gz", [("maps/train/notes.txt", "file", bytes(100_000))])
+    safe_extract(small, tmp_path / "d3")
+
+
+def test_only_the_used_image_members_are_extracted(tmp_path):
+    entries = [("maps/train/1.png", "file", b"a"), ("maps/val/1.JPG", "file", b"b"),
+               ("maps/test/3.jpeg", "file", b"c"), ("maps/README.txt", "file", b"r"),
+               ("maps/train/notes.txt", "file", b"n"), ("maps/other/2.png", "file", b"o"),
+               ("maps/train/sub/4.png", "file", b"s")]
+    for fmt in ("tar.gz", "zip"):
+        if fmt == "zip":
+            arch = tmp_path / "m.zip"
+            with zipfile.ZipFile(arch, "w") as zf:
+                for name, _, blob in entries:
+                    zf.writestr(name, blob)
+        else:
+            arch = _tar(tmp_path / "m.tar.gz", entries)
+        dest = tmp_path / f"d-{fmt}"
+        safe_extract(arch, dest, include=image_members())
+        got = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+        assert got == ["maps/test/3.jpeg", "maps/train/1.png", "maps/val/1.JPG"], fmt
+
+
+def test_bad_image_member_error_names_archive_and_member_not_the_temp_folder(tmp_path):
+    arch = tmp_path / "maps.tar.gz"
+    build_archive(arch, "maps")
+    with tarfile.open(arch) as tf:  # add a member that is not an image
+        members = [(m, tf.extractfile(m).read()) for m in tf.getmembers()]
+    with tarfile.open(arch, "w:gz") as tf:
+        for m, blob in members:
+            tf.addfile(m, io.BytesIO(blob))
+        info = tarfile.TarInfo("maps/train/9.png")
+        info.size = 9
+        tf.addfile(info, io.BytesIO(b"not a png"))
+    with pytest.raises(ValueError) as e:
+        prepare_pix2pix("maps", tmp_path / "out", 0, 0, 16, url=str(arch))
+    msg = _one_line(e)
+    assert msg.startswith(f"{arch}, member maps/train/9.png: ")
+    assert ".extract-" not in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps.tar.gz"]  # temp folder removed
+
+
+def test_truncated_archive_aborts_preparation_with_one_line(tmp_path):
+    arch = tmp_path / "maps.tar.gz"
+    build_archive(arch, "maps", counts=(("train", 6), ("val", 2)))
+    arch.write_bytes(arch.read_bytes()[: arch.stat().st_size // 2])
+    with pytest.raises(CorruptArchiveError) as e:
+        prepare_pix2pix("maps", tmp_path / "out", 0, 0, 16, url=str(arch))
+    assert str(arch) in _one_line(e)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps.tar.gz"]

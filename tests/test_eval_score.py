@@ -264,3 +264,61 @@ def test_command_line_names_the_missing_resolved_config(setup, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert str(run_cfg) in proc.stderr
+
+
+def test_wrong_size_prepared_data_is_refused_naming_the_file(setup, tmp_path):
+    """A ground-truth label map or real photo of another size than meta.json records would
+    change the metric silently (or fail deep in torch): one line naming the file."""
+    from PIL import Image
+
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    copy_root = tmp_path / "data"
+    shutil.copytree(data, copy_root)
+    prof = _profile(res)
+    victim = sorted((copy_root / "val/trainid").glob("*.png"))[0]
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(victim)
+    argv = ["--config-json", eval_config(_validated(prof)).to_json(), "--task", "cityscapes",
+            "--method", "cyclegan", "--seed", "3", "--direction", "photo2label",
+            "--translations", str(copy_root / "val/label"), "--data-root", str(copy_root),
+            "--run-config", str(_run_config(prof, "cityscapes", "cyclegan", 3)),
+            "--evaluator", str(eval_dir), "--out", str(tmp_path / "x.csv")]
+    with pytest.raises(ValueError, match=rf"{victim.name}: label map is 16x16 .* says 32x32"):
+        score_main(argv)
+    shutil.copy(data / "val/trainid" / victim.name, victim)
+    photo = sorted((copy_root / "val/photo").glob("*.png"))[1]
+    Image.fromarray(np.zeros((20, 24, 3), np.uint8)).save(photo)
+    argv[argv.index("photo2label")] = "label2photo"
+    argv[argv.index(str(copy_root / "val/label"))] = str(data / "val/photo")
+    with pytest.raises(ValueError, match=rf"{photo.name}: real image is 24x20, expected 32x32"):
+        score_main(argv)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_score_writes_per_image_statistics(setup, tmp_path):
+    """The claims' bootstrap input: per-image confusion counts summing to the scored matrix,
+    and per-image features whose FID is the reported FID."""
+    from cyclebench.eval import resample
+    from cyclebench.eval.score import read_stats
+
+    res, eval_dir = setup
+    data = res / "t/data/cityscapes"
+    prof = _profile(res)
+    out, stats = tmp_path / "m.csv", tmp_path / "m.npz"
+    assert score_main(["--config-json", eval_config(_validated(prof)).to_json(), "--task",
+                       "cityscapes", "--method", "cyclegan", "--seed", "3", "--direction",
+                       "photo2label", "--translations", str(data / "val/label"),
+                       "--data-root", str(data),
+                       "--run-config", str(_run_config(prof, "cityscapes", "cyclegan", 3)),
+                       "--evaluator", str(eval_dir), "--out", str(out),
+                       "--stats", str(stats)]) == 0
+    rows = {r["metric"]: r["value"] for r in read_rows(out)}
+    st = read_stats(stats)
+    assert st["keys"] == {"profile": "t", "task": "cityscapes", "direction": "photo2label",
+                          "method": "cyclegan", "seed": 3}
+    assert st["seg_counts"].shape == (6, 19, 20) and len(st["seg_names"]) == 6
+    ones = np.ones((1, 6))
+    for metric in ("per_pixel_acc", "per_class_acc", "class_iou"):
+        assert resample.score(metric, st, ones)[0] == pytest.approx(rows[metric], rel=1e-12)
+    assert st["gen_features"].shape == st["real_features"].shape
+    assert resample.score("fid", st, ones)[0] == pytest.approx(rows["fid"], abs=1e-6)

@@ -30,7 +30,7 @@ import numpy as np
 
 from cyclebench.datasets.extract import safe_extract
 from cyclebench.datasets.palette import colorize, labelids_to_trainids
-from cyclebench.datasets.selection import subset
+from cyclebench.datasets.selection import check_count, subset
 from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 from cyclebench.utils import load_label, load_rgb
 
@@ -90,14 +90,20 @@ def list_frames(root: Path, split: str) -> list[tuple[str, Path, Path]]:
 
 def load_frame(photo_path: Path, label_path: Path,
                full_size: tuple[int, int] = ORIGINAL_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """(photo HxWx3 uint8, train ids HxW uint8); wrong sizes raise an error naming the file."""
+    """(photo HxWx3 uint8, train ids HxW uint8).
+
+    Errors name the file: a wrong size, a label map with values outside 0..255 (a 16-bit
+    ``*_instanceIds.png`` under the labelIds name; :func:`cyclebench.utils.load_label`) or
+    with ids that are not Cityscapes label ids (``palette.labelids_to_trainids``).
+    """
     photo = load_rgb(photo_path)
     labelids = load_label(label_path)
     for path, arr in ((photo_path, photo), (label_path, labelids)):
         if arr.shape[:2] != tuple(full_size):
             raise ValueError(f"{path}: size {arr.shape[1]}x{arr.shape[0]} (WxH), expected "
                              f"{full_size[1]}x{full_size[0]}")
-    return photo, labelids_to_trainids(labelids)
+    # only the 34 Cityscapes label ids: anything else (200, an instance id) names the file
+    return photo, labelids_to_trainids(labelids, source=str(label_path))
 
 
 def _login(username: str, password: str):
@@ -153,9 +159,12 @@ def prepare_cityscapes(out_root: str | os.PathLike, n_train: int, n_val: int, si
     """Write the prepared data root from the original layout; returns its meta dict.
 
     ``n_train``/``n_val``: 0 = the whole split, else that many frames spread evenly over the
-    sorted frame list.  ``full_size`` is the expected original (H, W) (1024x2048; tests use
-    small fixtures).  ``download``: True = fetch missing data, False = never, None (default) =
-    fetch only when both credential variables are set.
+    sorted frame list; asking for more than exist uses all of them with a warning on stderr,
+    and meta.json records ``n_train_requested``/``n_val_requested`` next to the counts used.
+    meta.json also records the content hash of the prepared files (``meta.verify``).
+    ``full_size`` is the expected original (H, W) (1024x2048; tests use small fixtures).
+    ``download``: True = fetch missing data, False = never, None (default) = fetch only when
+    both credential variables are set.
     """
     if download is None:
         download = bool(os.environ.get(ENV_USER) and os.environ.get(ENV_PASSWORD))
@@ -169,8 +178,12 @@ def prepare_cityscapes(out_root: str | os.PathLike, n_train: int, n_val: int, si
             raise
         download_cityscapes(root_path)
         check_layout(root_path)
-    frames = {split: subset(list_frames(root_path, split), n)
-              for split, n in (("train", n_train), ("val", n_val))}
+    frames = {}
+    for split, n in (("train", n_train), ("val", n_val)):
+        listed = list_frames(root_path, split)
+        check_count(f"cityscapes {split} frames", n, len(listed),
+                    root_path / "leftImg8bit" / split)
+        frames[split] = subset(listed, n)
     with PreparedWriter(out_root, "cityscapes") as w:
         for split, items in frames.items():
             for name, photo_path, label_path in items:
@@ -182,5 +195,7 @@ def prepare_cityscapes(out_root: str | os.PathLike, n_train: int, n_val: int, si
             "source": "cityscapes", "data_source": "cityscapes", "size": int(size),
             "full_size": [int(full_size[0]), int(full_size[1])], "root": str(root_path),
             "resize": RESIZE_RULES, "palette": "cityscapes-trainid",
-        })
+            # what was asked for (0 = all); n_train / n_val are the counts written
+            "n_train_requested": int(n_train), "n_val_requested": int(n_val),
+        }, content_hash=True)
     return json.loads((Path(out_root) / "meta.json").read_text())

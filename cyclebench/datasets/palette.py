@@ -11,7 +11,9 @@ not re-typed, so it cannot drift from the benchmark:
 
 - :data:`CLASS_NAMES`, :data:`CLASS_COLORS`: train ids 0..18 in order.
 - :data:`IGNORE_ID` = 255 and :data:`IGNORE_COLOR` = black.
-- :data:`LABELID_TO_TRAINID`: 256-entry ``uint8`` lookup table (labelIds PNG -> train ids).
+- :data:`LABELID_TO_TRAINID`: 256-entry ``uint8`` lookup table (labelIds PNG -> train ids);
+  :data:`LABEL_IDS`: the ids a labelIds PNG may hold (:func:`labelids_to_trainids` refuses
+  any other value).
 - :func:`colorize`: train ids -> RGB colour label map.
 - :func:`nearest_palette`: RGB -> train ids, nearest palette colour (vectorised).
 """
@@ -40,6 +42,9 @@ for _lab in _CS_LABELS:
     if 0 <= _lab.id < 256:
         LABELID_TO_TRAINID[_lab.id] = _lab.trainId if 0 <= _lab.trainId < 255 else IGNORE_ID
 LABELID_TO_TRAINID.setflags(write=False)
+# the label ids a gtFine_labelIds PNG may hold (0..33; license plate has id -1, no pixels)
+LABEL_IDS: frozenset[int] = frozenset(lab.id for lab in _CS_LABELS if 0 <= lab.id < 256)
+_LABEL_ID_ARRAY = np.array(sorted(LABEL_IDS), dtype=np.int64)
 
 # train id -> colour; 255 and every id without a class -> black.
 _TRAINID_TO_COLOR = np.zeros((256, 3), dtype=np.uint8)
@@ -80,14 +85,34 @@ def colorize(trainid: np.ndarray) -> np.ndarray:
     return _TRAINID_TO_COLOR[trainid]
 
 
-def labelids_to_trainids(labelids: np.ndarray) -> np.ndarray:
-    """Cityscapes labelIds (``*_gtFine_labelIds.png`` values) -> train ids (uint8, 255 ignore)."""
+def labelids_to_trainids(labelids: np.ndarray, source: str = "labelIds array") -> np.ndarray:
+    """Cityscapes labelIds (``*_gtFine_labelIds.png`` values) -> train ids (uint8, 255 ignore).
+
+    Only the Cityscapes label ids (:data:`LABEL_IDS`, 0..33) are accepted: any other value (an
+    instance id, a value > 33, a negative value) raises ``ValueError`` naming ``source`` (the
+    file) and the unknown ids, rather than silently becoming void (255).
+    """
     labelids = np.asarray(labelids)
-    if labelids.dtype != np.uint8:
-        if labelids.size and (labelids.min() < 0 or labelids.max() > 255):
-            raise ValueError("labelIds array has values outside 0..255")
-        labelids = labelids.astype(np.uint8)
-    return LABELID_TO_TRAINID[labelids]
+    if labelids.size:
+        lo, hi = int(labelids.min()), int(labelids.max())
+        if lo < 0 or hi > 255:  # instance ids etc.: report them without a 65536-bin count
+            flat = labelids.ravel()
+            outside = flat[(flat < 0) | (flat > 255)]
+            unknown = np.unique(outside)
+            count = int(outside.size)
+        else:  # one linear pass (np.unique would sort every pixel of a 1024x2048 frame)
+            counts = np.bincount(labelids.ravel().astype(np.intp), minlength=256)
+            counts[_LABEL_ID_ARRAY] = 0
+            unknown = np.flatnonzero(counts)
+            count = int(counts.sum())
+        if unknown.size:
+            shown = ", ".join(str(int(v)) for v in unknown[:10])
+            more = ", ..." if unknown.size > 10 else ""
+            raise ValueError(
+                f"{source}: unknown Cityscapes label ids {shown}{more} ({count} of "
+                f"{labelids.size} pixels); labelIds maps hold only the ids "
+                f"{min(LABEL_IDS)}..{max(LABEL_IDS)} of cityscapesscripts' labels")
+    return LABELID_TO_TRAINID[labelids.astype(np.uint8)]
 
 
 def _nearest(rgb: np.ndarray, colors: np.ndarray, ids: np.ndarray, chunk: int) -> np.ndarray:

@@ -32,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from cyclebench.datasets.extract import safe_extract
+from cyclebench.datasets.extract import (PIX2PIX_LIMITS, image_members, name_in_archive,
+                                         safe_extract)
 from cyclebench.datasets.palette import colorize, nearest_palette
-from cyclebench.datasets.selection import subset
+from cyclebench.datasets.selection import check_count, subset
 from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 from cyclebench.utils import file_sha256, load_rgb
 
@@ -134,7 +135,13 @@ def prepare_pix2pix(task: str, out_root: str | os.PathLike, n_train: int, n_val:
                     size: int, url: str | None = None, sha256: str | None = None,
                     root: str | os.PathLike | None = None,
                     cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Write the prepared data root from a pix2pix archive (``url``) or an extracted ``root``."""
+    """Write the prepared data root from a pix2pix archive (``url``) or an extracted ``root``.
+
+    ``n_train``/``n_val``: 0 = all, else that many spread evenly; asking for more than exist
+    uses all of them with a warning on stderr (meta.json records ``n_train_requested`` /
+    ``n_val_requested`` next to the counts used), and meta.json records the content hash of
+    the prepared files (``meta.verify``).
+    """
     if task not in HALVES:
         raise ValueError(f"no pix2pix layout known for task {task!r}")
     if size < 8:
@@ -158,13 +165,17 @@ def prepare_pix2pix(task: str, out_root: str | os.PathLike, n_train: int, n_val:
             archive = fetch(url, cache, sha256)
             out_root.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{out_root.name}.extract-", dir=out_root.parent))
-            base = safe_extract(archive, tmp)
+            # only the images of the split folders, within the pix2pix size limits
+            base = safe_extract(archive, tmp, include=image_members(exts=IMAGE_EXTS),
+                                **PIX2PIX_LIMITS)
             source_desc = url
         dirs = find_split_dirs(base)
         full = None
         with PreparedWriter(out_root, task) as w:
             for split, n in (("train", n_train), ("val", n_val)):
-                files = subset(sorted(_images(dirs[split]), key=_sort_key), n)
+                listed = sorted(_images(dirs[split]), key=_sort_key)
+                check_count(f"pix2pix {task} {split} images", n, len(listed), dirs[split])
+                files = subset(listed, n)
                 width = max(5, len(str(len(files))))
                 for i, path in enumerate(files):
                     a, b = split_ab(load_rgb(path), path)
@@ -184,12 +195,19 @@ def prepare_pix2pix(task: str, out_root: str | os.PathLike, n_train: int, n_val:
             meta = {"source": "pix2pix", "data_source": task, "size": int(size),
                     "archive": source_desc, "sha256": sha256, "full_size": None,
                     "archive_side_size": full, "resize": RESIZE_RULES,
+                    # what was asked for (0 = all); n_train / n_val are the counts written
+                    "n_train_requested": int(n_train), "n_val_requested": int(n_val),
                     "palette": "cityscapes-trainid" if task == "cityscapes" else None}
             if task == "cityscapes":
                 meta["full_size"] = full
                 meta["trainid_full_note"] = ("pix2pix archives hold no full-resolution labels: "
                                              "val/trainid_full is at the archive resolution")
-            w.finish(meta)
+            w.finish(meta, content_hash=True)
+    except (ValueError, OSError) as exc:
+        if tmp is None:
+            raise
+        # name the archive and member, not the temporary folder deleted below
+        raise name_in_archive(exc, tmp, archive) from None
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

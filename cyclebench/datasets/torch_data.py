@@ -4,7 +4,9 @@ official ``data/unaligned_dataset.py``, ``data/aligned_dataset.py``, ``data/base
 Layout (docs/CONTRACTS.md): ``<data_root>/<split>/<domain>/NAME.png``, same NAME = a pair.
 
 * :class:`UnpairedDataset` -- for unpaired methods.  On the train split X comes from the first
-  half of the sorted names and Y from the disjoint second half, so no pair is ever seen.  As
+  half of the sorted names and Y from the disjoint second half, so no pair is ever seen.  The
+  split is by name (:func:`split_by_name`): the X and Y folders must hold the same names, and
+  odd files are an error (a position split would hand out a pair).  As
   in the official unaligned loader, ``len = max(|X|, |Y|)``, item ``i`` uses ``X[i % |X|]`` and
   a random Y image (drawn from the item's seeded RNG).  X and Y get independent crops/flips.
 * :class:`PairedDataset` -- for paired methods (pix2pix): all pairs, same crop and flip on both.
@@ -13,6 +15,10 @@ Layout (docs/CONTRACTS.md): ``<data_root>/<split>/<domain>/NAME.png``, same NAME
 Preprocessing (official ``resize_and_crop``): bicubic resize to ``load_size`` x ``load_size``,
 random ``crop_size`` crop, random horizontal flip, normalise to [-1, 1].  Evaluation
 (``train=False``): bicubic resize to ``crop_size``, no crop offset, no flip.
+
+Integrity: when the data root has a meta.json, the datasets call
+:func:`cyclebench.datasets.meta.verify` first, which fails naming the first changed, missing or
+extra file of a real-source root (synthetic roots record no content hash).
 
 Determinism: the randomness of an item (Y index, crop offsets, flips) comes from a NumPy
 generator seeded with ``(seed, epoch, position, index)``.  The shared trainer's sampler passes
@@ -30,6 +36,7 @@ import torch
 from torch.utils.data import Dataset
 
 from cyclebench.config import ConfigError
+from cyclebench.datasets.meta import META, verify
 from cyclebench.tasks import get_task
 from cyclebench.utils import uint8_to_tensor
 
@@ -86,6 +93,49 @@ def parse_key(key: Any) -> tuple[int, int, int]:
     return 0, i, i
 
 
+def _odd(names: list[str], folder: Path) -> str:
+    shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+    return f"only in {folder}: {shown}"
+
+
+def split_by_name(split_dir: Path, x_dir: Path, x_files: list[Path], y_dir: Path,
+                  y_files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Disjoint unpaired halves, by name: X = the first half of the sorted train names (from
+    ``x_dir``), Y = the second half (from ``y_dir``).
+
+    The two folders must hold the same names (file stems: same NAME = a pair); otherwise a
+    position split could give X and Y the same NAME, i.e. a pair, so the odd files are named
+    in a :class:`DataError`.  For a consistent folder the halves are exactly the position
+    halves of the sorted file lists (same names, same order).
+    """
+    x_by, y_by = {}, {}
+    for files, by in ((x_files, x_by), (y_files, y_by)):
+        for f in files:
+            if f.stem in by:
+                raise DataError(f"{f.parent}: two images named {f.stem!r} ({by[f.stem].name}, "
+                                f"{f.name}): one image per NAME (prepare the data again)")
+            by[f.stem] = f
+    only_x = sorted(set(x_by) - set(y_by))
+    only_y = sorted(set(y_by) - set(x_by))
+    if only_x or only_y:
+        parts = []
+        if only_x:
+            parts.append(_odd([x_by[n].name for n in only_x], x_dir))
+        if only_y:
+            parts.append(_odd([y_by[n].name for n in only_y], y_dir))
+        odd = "; ".join(parts)
+        raise DataError(f"{split_dir}: the X and Y folders must hold the same image names "
+                        f"(same NAME = a pair; unpaired methods split the names into disjoint "
+                        f"halves): {odd}. Remove or restore those files, or prepare the data "
+                        f"again (cyclebench data ...)")
+    names = [f.stem for f in x_files]  # sorted file order, exactly as the position split had
+    if len(names) < 2:
+        raise DataError(f"{split_dir}: need at least 2 images per domain to split into "
+                        f"disjoint halves, got {len(x_files)} and {len(y_files)}")
+    half = len(names) // 2
+    return list(x_files[:half]), [y_by[n] for n in names[half:]]
+
+
 class _TaskDataset(Dataset):
     def __init__(self, data_root: str | Path, task: str, split: str, cfg, train: bool):
         self.root = Path(data_root)
@@ -103,6 +153,8 @@ class _TaskDataset(Dataset):
         if not self.root.is_dir():
             raise DataError(f"data root not found: {self.root} (prepare the data first: "
                             f"cyclebench data ...)")
+        if (self.root / META).is_file():
+            verify(self.root)  # real sources: the files are the ones that were prepared
 
     def folder(self, domain: str) -> Path:
         return self.root / self.split / domain
@@ -141,11 +193,8 @@ class UnpairedDataset(_TaskDataset):
         y_files = list_images(self.folder(self.task.y))
         self.disjoint = (split == "train") if disjoint is None else bool(disjoint)
         if self.disjoint:
-            if len(x_files) < 2 or len(y_files) < 2:
-                raise DataError(f"{self.root / split}: need at least 2 images per domain to "
-                                f"split into disjoint halves, got {len(x_files)} and {len(y_files)}")
-            x_files = x_files[: len(x_files) // 2]
-            y_files = y_files[len(y_files) // 2:]
+            x_files, y_files = split_by_name(self.root / split, self.folder(self.task.x),
+                                             x_files, self.folder(self.task.y), y_files)
         if self.max_images > 0:
             x_files, y_files = x_files[: self.max_images], y_files[: self.max_images]
         self.x_files, self.y_files = x_files, y_files

@@ -9,7 +9,8 @@ resized colour label maps bicubically, blending colours at boundaries).
 
 :class:`PreparedWriter` writes the whole ``<data_root>`` into a temporary sibling folder, then
 ``meta.json`` last, then renames the folder into place: a crashed preparation never leaves a
-half-written data root that looks complete.
+half-written data root that looks complete.  The data root gets the permissions of a
+normally created folder (``0777 & ~umask``), not the temporary folder's 0700.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def resize_label(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if arr.shape[:2] == (h, w):
         return arr
     return np.asarray(Image.fromarray(arr).resize((w, h), Image.Resampling.NEAREST))
+
+
+def _dir_mode() -> int:
+    """Permissions of a newly created folder under the current umask (mkdtemp gives 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
 
 
 def name_width(n: int) -> int:
@@ -99,8 +107,15 @@ class PreparedWriter:
         # fixed PNG settings: identical arrays always give identical bytes
         Image.fromarray(np.ascontiguousarray(arr)).save(path, format="PNG", compress_level=6)
 
-    def finish(self, meta: dict[str, Any]) -> None:
-        """Write meta.json (last file of the folder); the folder is renamed on exit."""
+    def finish(self, meta: dict[str, Any], content_hash: bool = False) -> None:
+        """Write meta.json (last file of the folder); the folder is renamed on exit.
+
+        ``content_hash`` (the real sources): also write the per-file sha256 manifest
+        (:data:`cyclebench.datasets.meta.MANIFEST`) and record its digest under
+        ``meta["content"]``, so that :func:`cyclebench.datasets.meta.verify` can tell when the
+        prepared files were changed afterwards.  Synthetic data is written without it (its
+        meta.json bytes stay as they were; its images are a pure function of the seed).
+        """
         assert self._tmp is not None
         for split in SPLITS:
             if self.counts[split] == 0:
@@ -108,6 +123,10 @@ class PreparedWriter:
         meta = dict(meta)
         meta.update(task=self.task.name, n_train=self.counts["train"],
                     n_val=self.counts["val"], domains=[self.task.x, self.task.y])
+        if content_hash:
+            from cyclebench.datasets.meta import write_manifest
+
+            meta["content"] = write_manifest(self._tmp)
         with open(self._tmp / "meta.json", "w") as fh:
             json.dump(meta, fh, indent=2, sort_keys=True)
             fh.write("\n")
@@ -122,6 +141,9 @@ class PreparedWriter:
             if exc_type is None:
                 raise RuntimeError("PreparedWriter closed without finish(meta): nothing written")
             return
+        # mkdtemp made the folder 0700; give it the mode of any new folder (umask respected),
+        # like its subfolders and files
+        os.chmod(self._tmp, _dir_mode())
         old = None
         if self.out_root.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.out_root.name}.old-",

@@ -4,13 +4,14 @@ import sys
 from pathlib import Path
 
 from cyclebench.errors import ConfigError
-from cyclebench.profile import (data_config, eval_config, evaluator_config, train_config,
-                                validate_profile)
+from cyclebench.profile import (claims_config, data_config, eval_config, evaluator_config,
+                                read_profile_file, train_config, validate_profile)
 from cyclebench.utils import use_interpreter_for_jobs
 from cyclebench.tasks import TASKS, all_directions
 
 try:
-    validate_profile(config, source="snakemake config")
+    _files = [(str(f), read_profile_file(f)) for f in workflow.configfiles]
+    validate_profile(config, source="snakemake config", files=_files)
 except ConfigError as exc:
     raise ValueError(str(exc)) from None
 
@@ -23,7 +24,6 @@ ENV = "../../environment.yml"
 use_interpreter_for_jobs(sys.executable)
 SEEDS = config["seeds"]
 USES_EVALUATOR = "cityscapes" in config["tasks"]
-FEATURES_FROM_EVALUATOR = config["eval"]["fid_extractor"] == "evaluator-features"
 
 
 wildcard_constraints:
@@ -71,14 +71,18 @@ def eval_config_json(wildcards):
     return eval_config(config).to_json()
 
 
-def evaluator_inputs(wildcards):
-    """The evaluator a score job needs: for segmentation scores and evaluator features."""
-    needs = (wildcards.task == "cityscapes") or FEATURES_FROM_EVALUATOR
-    return [f"{R}/evaluator/cityscapes/evaluator.pt"] if needs and USES_EVALUATOR else []
+def claims_config_json(wildcards):
+    return claims_config(config).to_json()
 
 
 def metric_files():
     return [f"{R}/metrics/{t}/{m}/seed{s}/{d}.csv" for t, m, s in runs()
+            for d in TASKS[t].directions]
+
+
+def stats_files():
+    """Every score's per-image statistics (the claims' bootstrap input)."""
+    return [f"{R}/stats/{t}/{m}/seed{s}/{d}.npz" for t, m, s in runs()
             for d in TASKS[t].directions]
 
 

@@ -37,7 +37,9 @@ rule score:
         data=lambda w: data_marker(w.task),
         evaluator=score_evaluator_inputs,
     output:
-        f"{R}/metrics/{{task}}/{{method}}/seed{{seed}}/{{direction}}.csv",
+        csv=f"{R}/metrics/{{task}}/{{method}}/seed{{seed}}/{{direction}}.csv",
+        # per-image statistics (confusion counts, features): the claims' bootstrap resamples them
+        stats=f"{R}/stats/{{task}}/{{method}}/seed{{seed}}/{{direction}}.npz",
     log:
         f"{R}/logs/score/{{task}}/{{method}}/seed{{seed}}/{{direction}}.log",
     params:
@@ -58,7 +60,7 @@ rule score:
         "--method {wildcards.method} --seed {wildcards.seed} --direction {wildcards.direction} "
         "--translations {input.translations} --data-root {params.data_root} "
         "--run-config {input.run_config} {params.evaluator} --fid-cache {params.fid_cache} "
-        "--out {output} --threads {threads} > {log} 2>&1"
+        "--out {output.csv} --stats {output.stats} --threads {threads} > {log} 2>&1"
 
 
 rule metrics:

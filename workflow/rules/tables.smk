@@ -91,10 +91,51 @@ rule study_page:
         "--task maps --direction {wildcards.direction} --out {output} > {log} 2>&1"
 
 
+rule claims:
+    input:
+        metrics=metric_files(),
+        stats=stats_files(),
+    output:
+        csv=report(
+            f"{R}/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims",
+            labels={"profile": config["profile"], "what": "verdicts (CSV)"},
+        ),
+        md=f"{R}/tables/claims.md",
+        html=report(
+            f"{R}/tables/claims.html",
+            caption="../report/claims.rst",
+            category="Claims",
+            labels={"profile": config["profile"], "what": "verdicts"},
+        ),
+        figure=report(
+            f"{R}/claims/claims.png",
+            caption="../report/claims.rst",
+            category="Claims",
+            labels={"profile": config["profile"], "what": "differences and intervals"},
+        ),
+    log:
+        f"{R}/logs/claims.log",
+    params:
+        cfg=claims_config_json,
+        out=lambda w, output: str(Path(output.csv).parent),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        ENV
+    shell:
+        "python3 -m cyclebench claims --config-json {params.cfg:q} "
+        "--metrics-csv {input.metrics} --stats {input.stats} --out-dir {params.out} "
+        "--figure {output.figure} > {log} 2>&1"
+
+
 rule tables:
     input:
         rules.make_tables.output,
         rules.make_figures.output,
+        rules.claims.output,
         study_pages(),
 
 

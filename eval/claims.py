@@ -1,0 +1,292 @@
+"""The paper's findings as checked claims: differences, bootstrap intervals and verdicts.
+
+The claims are data (``eval/data/paper_claims.yaml``): each names its source in Zhu et al. 2017,
+the task, the metrics and the pairwise comparisons it implies ("``better`` beats each of
+``worse`` on each direction").  For every comparison and metric:
+
+- ``difference``: mean over seeds of ``better - worse`` (the values of the tidy metric rows,
+  the same numbers as the tables);
+- a confidence interval (default 95 %) from a seeded hierarchical bootstrap: each replicate
+  draws the seeds with replacement, then for each drawn seed the val images with replacement,
+  the *same* images for both methods (every method translates the same val inputs), and
+  recomputes both scores from the per-image statistics (:mod:`cyclebench.eval.resample`); the
+  replicate's difference is the mean over its drawn seeds.  With one seed the interval covers
+  the sampling of val images only, which the ``note`` says;
+- ``verdict``: ``reproduced`` when the interval lies entirely on the claimed side (higher for
+  the segmentation scores, lower for FID/KID), ``contradicted`` when entirely on the other side,
+  ``inconclusive`` otherwise; ``not run`` when the profile lacks a method, direction or seed.
+
+A claim's verdict summarises its comparisons: ``reproduced`` only if all are,
+``contradicted`` if any is, ``not run`` if none ran, else ``inconclusive``.  Both levels are
+rows of ``claims.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from cyclebench.config import ClaimsConfig, ConfigError
+from cyclebench.eval import resample
+from cyclebench.eval.metrics import higher_is_better, is_registered
+from cyclebench.eval.table_specs import display_name
+from cyclebench.registry import registered_methods
+from cyclebench.tasks import get_task
+
+CLAIMS_FILE = Path(__file__).resolve().parent / "data" / "paper_claims.yaml"
+
+COLUMNS = ["profile", "level", "claim", "source", "comparison", "task", "direction", "metric",
+           "higher_is_better", "better", "worse", "better_mean", "worse_mean", "difference",
+           "ci_low", "ci_high", "confidence", "n_seeds", "seeds", "n_images", "n_bootstrap",
+           "verdict", "note"]
+VERDICTS = ("reproduced", "contradicted", "inconclusive", "not run")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    claim: str
+    task: str
+    direction: str
+    metric: str
+    better: str
+    worse: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.better} > {self.worse}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    source: str
+    statement: str
+    task: str
+    comparisons: tuple[Comparison, ...]
+
+
+# --- the claims file ----------------------------------------------------------------------
+def load_claims(path: str | Path = CLAIMS_FILE) -> list[Claim]:
+    """Parse and check a claims file: every method, metric, task and direction must exist
+    (a ConfigError names the claim and the unknown name)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the claims ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ConfigError(f"{path}: expected a mapping with a list 'claims'")
+    methods = set(registered_methods())
+    claims, seen = [], set()
+    for i, raw in enumerate(data["claims"]):
+        where = f"{path}: claims[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        missing = [k for k in ("id", "source", "statement", "task", "metrics", "comparisons")
+                   if k not in raw]
+        if missing:
+            raise ConfigError(f"{where}: missing key(s) {missing}")
+        cid = str(raw["id"])
+        where = f"{path}: claim {cid}"
+        if cid in seen:
+            raise ConfigError(f"{where}: duplicate claim id")
+        seen.add(cid)
+        try:
+            task = get_task(raw["task"])
+        except KeyError as exc:
+            raise ConfigError(f"{where}: {exc.args[0]}") from None
+        for metric in raw["metrics"]:
+            if not is_registered(metric):
+                raise ConfigError(f"{where}: unknown metric {metric!r}")
+            if metric not in resample.RESAMPLED:
+                raise ConfigError(f"{where}: metric {metric!r} cannot be resampled; use one of "
+                                  f"{list(resample.RESAMPLED)}")
+        comps = []
+        for spec in raw["comparisons"]:
+            worse = spec.get("worse", [])
+            worse = [worse] if isinstance(worse, str) else list(worse)
+            for name in [spec.get("better"), *worse]:
+                if name not in methods:
+                    raise ConfigError(f"{where}: unknown method {name!r}; registered: "
+                                      f"{sorted(methods)}")
+            for direction in spec.get("directions", []):
+                if direction not in task.directions:
+                    raise ConfigError(f"{where}: direction {direction!r} is not one of task "
+                                      f"{task.name}'s {list(task.directions)}")
+            comps += [Comparison(cid, task.name, d, m, spec["better"], w)
+                      for d in spec["directions"] for w in worse for m in raw["metrics"]]
+        if not comps:
+            raise ConfigError(f"{where}: no comparisons")
+        claims.append(Claim(cid, str(raw["source"]), " ".join(str(raw["statement"]).split()),
+                            task.name, tuple(comps)))
+    return claims
+
+
+# --- inputs -------------------------------------------------------------------------------
+def index_inputs(rows: pd.DataFrame, stats: Iterable[dict[str, Any]]
+                 ) -> tuple[dict[tuple, float], dict[tuple, dict[str, Any]]]:
+    """``{(task, direction, method, seed, metric): value}`` from the tidy rows and
+    ``{(task, direction, method, seed): statistics}`` from the per-image statistics files."""
+    values = {(r.task, r.direction, r.method, int(r.seed), r.metric): float(r.value)
+              for r in rows.itertuples(index=False)}
+    by_run: dict[tuple, dict[str, Any]] = {}
+    for st in stats:
+        k = st["keys"]
+        key = (k["task"], k["direction"], k["method"], int(k["seed"]))
+        if key in by_run:
+            raise ValueError(f"two per-image statistics files for {key}")
+        by_run[key] = st
+    return values, by_run
+
+
+def _rng(cfg: ClaimsConfig, comparison: Comparison) -> np.random.Generator:
+    """A generator seeded by the profile's claims seed and the comparison alone, so that a
+    verdict does not depend on which other comparisons or files are present."""
+    text = f"{cfg.seed}|{comparison.claim}|{comparison.task}|{comparison.direction}|" \
+           f"{comparison.metric}|{comparison.better}|{comparison.worse}"
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
+
+
+def bootstrap_difference(stats_a: Sequence[dict], stats_b: Sequence[dict], metric: str,
+                         n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_boot`` hierarchical-bootstrap replicates of mean-over-seeds ``score(a) - score(b)``.
+
+    ``stats_a[i]`` and ``stats_b[i]`` are the per-image statistics of seed ``i`` of the two
+    methods; images are resampled jointly for both (paired)."""
+    k = len(stats_a)
+    if k == 0 or k != len(stats_b):
+        raise ValueError("bootstrap needs the same, non-zero number of seeds for both methods")
+    n = _n_images(stats_a[0], metric)
+    for sa, sb in zip(stats_a, stats_b):
+        if _names(sa, metric) != _names(stats_a[0], metric) or _names(sb, metric) != _names(sa, metric):
+            raise ValueError(f"{metric}: the runs scored different val images; they cannot be "
+                             "paired")
+    seed_draw = rng.integers(0, k, size=(n_boot, k))
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=(n_boot, k)).astype(np.float64)
+    diff = np.empty((n_boot, k))
+    for s in range(k):
+        rows = seed_draw == s
+        if rows.any():
+            W = weights[rows]
+            diff[rows] = (resample.score(metric, stats_a[s], W)
+                          - resample.score(metric, stats_b[s], W))
+    return diff.mean(axis=1)
+
+
+def _names(stats: dict, metric: str) -> list[str]:
+    key = "seg_names" if metric in ("per_pixel_acc", "per_class_acc", "class_iou") else "feature_names"
+    return [str(x) for x in stats[key]]
+
+
+def _n_images(stats: dict, metric: str) -> int:
+    return len(_names(stats, metric))
+
+
+def verdict(ci_low: float, ci_high: float, higher: bool) -> str:
+    """``reproduced`` / ``contradicted`` / ``inconclusive`` for an interval of
+    ``better - worse`` and the metric's direction."""
+    if math.isnan(ci_low) or math.isnan(ci_high):
+        return "not run"
+    lo, hi = (ci_low, ci_high) if higher else (-ci_high, -ci_low)
+    if lo > 0:
+        return "reproduced"
+    if hi < 0:
+        return "contradicted"
+    return "inconclusive"
+
+
+def claim_verdict(verdicts: Sequence[str]) -> str:
+    if verdicts and all(v == "not run" for v in verdicts):
+        return "not run"
+    if any(v == "contradicted" for v in verdicts):
+        return "contradicted"
+    if verdicts and all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    return "inconclusive"
+
+
+# --- evaluation ---------------------------------------------------------------------------
+def evaluate(claims: Sequence[Claim], rows: pd.DataFrame, stats: Iterable[dict[str, Any]],
+             cfg: ClaimsConfig) -> pd.DataFrame:
+    """``claims.csv``: one row per comparison and metric, then one summary row per claim."""
+    values, by_run = index_inputs(rows, stats)
+    alpha = (1.0 - cfg.confidence) / 2
+    recs = []
+    for claim in claims:
+        comp_recs = []
+        for c in claim.comparisons:
+            higher = higher_is_better(c.metric)
+            seeds_a = {s for (t, d, m, s) in by_run if (t, d, m) == (c.task, c.direction, c.better)}
+            seeds_b = {s for (t, d, m, s) in by_run if (t, d, m) == (c.task, c.direction, c.worse)}
+            seeds = sorted(s for s in seeds_a & seeds_b
+                           if (c.task, c.direction, c.better, s, c.metric) in values
+                           and (c.task, c.direction, c.worse, s, c.metric) in values)
+            rec = dict(profile=cfg.profile, level="comparison", claim=claim.id,
+                       source=claim.source, comparison=c.label, task=c.task,
+                       direction=c.direction, metric=c.metric, higher_is_better=higher,
+                       better=c.better, worse=c.worse, better_mean=math.nan,
+                       worse_mean=math.nan, difference=math.nan, ci_low=math.nan,
+                       ci_high=math.nan, confidence=cfg.confidence, n_seeds=len(seeds),
+                       seeds=";".join(map(str, seeds)), n_images=0, n_bootstrap=cfg.bootstrap,
+                       verdict="not run", note="")
+            if not seeds:
+                have = [m for m, ss in ((c.better, seeds_a), (c.worse, seeds_b)) if not ss]
+                rec["note"] = ("no scored runs of " + ", ".join(have) if have else
+                               "the two methods share no scored seed")
+            else:
+                a = [values[(c.task, c.direction, c.better, s, c.metric)] for s in seeds]
+                b = [values[(c.task, c.direction, c.worse, s, c.metric)] for s in seeds]
+                reps = bootstrap_difference([by_run[(c.task, c.direction, c.better, s)] for s in seeds],
+                                            [by_run[(c.task, c.direction, c.worse, s)] for s in seeds],
+                                            c.metric, cfg.bootstrap, _rng(cfg, c))
+                lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
+                rec.update(better_mean=float(np.mean(a)), worse_mean=float(np.mean(b)),
+                           difference=float(np.mean(a) - np.mean(b)), ci_low=float(lo),
+                           ci_high=float(hi),
+                           n_images=_n_images(by_run[(c.task, c.direction, c.better, seeds[0])],
+                                              c.metric),
+                           verdict=verdict(float(lo), float(hi), higher))
+                if len(seeds) == 1:
+                    rec["note"] = ("one seed: the interval covers the sampling of val images "
+                                   "only, not training noise")
+            comp_recs.append(rec)
+        recs += comp_recs
+        verdicts = [r["verdict"] for r in comp_recs]
+        counts = {v: verdicts.count(v) for v in VERDICTS if verdicts.count(v)}
+        recs.append(dict(
+            profile=cfg.profile, level="claim", claim=claim.id, source=claim.source,
+            comparison=claim.statement, task=claim.task,
+            direction=";".join(dict.fromkeys(r["direction"] for r in comp_recs)),
+            metric=";".join(dict.fromkeys(r["metric"] for r in comp_recs)),
+            higher_is_better="", better=";".join(dict.fromkeys(r["better"] for r in comp_recs)),
+            worse=";".join(dict.fromkeys(r["worse"] for r in comp_recs)), better_mean=math.nan,
+            worse_mean=math.nan, difference=math.nan, ci_low=math.nan, ci_high=math.nan,
+            confidence=cfg.confidence, n_seeds=max((r["n_seeds"] for r in comp_recs), default=0),
+            seeds="", n_images=max((r["n_images"] for r in comp_recs), default=0),
+            n_bootstrap=cfg.bootstrap, verdict=claim_verdict(verdicts),
+            note=", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(verdicts)} "
+                 "comparisons"))
+    return pd.DataFrame(recs, columns=COLUMNS)
+
+
+def summary(table: pd.DataFrame) -> str:
+    """"N of M claims reproduced, K contradicted (I inconclusive, U not run)"."""
+    claims = table[table["level"] == "claim"]
+    v = claims["verdict"].value_counts().to_dict()
+    text = (f"{v.get('reproduced', 0)} of {len(claims)} claims reproduced, "
+            f"{v.get('contradicted', 0)} contradicted")
+    rest = [f"{v[k]} {k}" for k in ("inconclusive", "not run") if v.get(k)]
+    return text + (f" ({', '.join(rest)})" if rest else "")
+
+
+def comparison_label(row) -> str:
+    """``CycleGAN (ours) > CoGAN (per_pixel_acc, label2photo)`` for figures and renderings."""
+    return (f"{row['claim']}: {display_name(row['better'])} > {display_name(row['worse'])} "
+            f"({row['metric']}, {row['direction']})")
