@@ -51,8 +51,9 @@ USAGE = "usage: cyclebench [-h] <verb> [options]   (cyclebench <verb> --help for
 
 
 # ValueError and OSError cover bad values (ConfigError is one), missing, unreadable and corrupt
-# files; UserError the project's own (a diverged training run, a missing device).
-USER_ERRORS = (UserError, ValueError, OSError)
+# files; KeyError an unknown method, task, direction or metric (the registries name what
+# exists); UserError the project's own (a diverged run, a missing device, a failed download).
+USER_ERRORS = (UserError, ValueError, OSError, KeyError)
 
 
 def _help() -> str:

@@ -11,3 +11,7 @@ class DeviceUnavailableError(UserError, RuntimeError):
 
 class ConfigError(ValueError, UserError):
     """A configuration value is missing, unknown or of the wrong type (the message names it)."""
+
+
+class DownloadError(UserError, RuntimeError):
+    """A dataset or weights file could not be fetched (offline, login refused, server down)."""

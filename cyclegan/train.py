@@ -203,7 +203,13 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
             set_rng_state(ckpt["rng"], device)
             global_iter, elapsed_before = int(ckpt["global_iter"]), float(ckpt["seconds"])
             acc.load_state_dict(ckpt["log_window"], device)
-        except Exception as exc:  # parts missing or of the wrong shape
+        except torch.OutOfMemoryError:  # the device's problem, not the file's: keep it
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+            # parts missing or of the wrong shape (load_state_dict raises RuntimeError); a
+            # device error is not a corrupt file: keep the checkpoint and show the error
+            if "CUDA" in str(exc) or "device" in str(exc).lower():
+                raise
             raise _CorruptCheckpoint(f"cannot restore it: {type(exc).__name__}: "
                                      f"{(str(exc).splitlines() or [''])[0][:120]}") from None
         if not quiet:

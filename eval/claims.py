@@ -4,14 +4,17 @@ The claims are data (``eval/data/paper_claims.yaml``): each names its source in 
 the task, the metrics and the pairwise comparisons it implies ("``better`` beats each of
 ``worse`` on each direction").  For every comparison and metric:
 
-- ``difference``: mean over seeds of ``better - worse`` (the values of the tidy metric rows,
-  the same numbers as the tables);
-- a confidence interval (default 95 %) from a seeded hierarchical bootstrap: each replicate
-  draws the seeds with replacement, then for each drawn seed the val images with replacement,
-  the *same* images for both methods (every method translates the same val inputs), and
-  recomputes both scores from the per-image statistics (:mod:`cyclebench.eval.resample`); the
-  replicate's difference is the mean over its drawn seeds.  With one seed the interval covers
-  the sampling of val images only, which the ``note`` says;
+- ``difference``: mean over seeds of ``better - worse``, recomputed from the per-image
+  statistics on the whole val set (the tables' values for the segmentation scores and FID;
+  for KID too unless the val set is larger than ``eval.kid_subset_size``, where the tables
+  average random subsets); ``better_mean``/``worse_mean`` are the tables' values;
+- a confidence interval (default 95 %) from a seeded bootstrap over both sources of noise:
+  each replicate draws the seeds with replacement and one resample of the val images, shared
+  by both methods and all seeds (every run translates the same val inputs: seeds and images
+  are crossed, and the comparison is paired), recomputes both scores from the per-image
+  statistics (:mod:`cyclebench.eval.resample`) and averages the difference over the drawn
+  seeds; the replicates are centred on ``difference`` (resampling biases FID upwards).  With
+  one seed the interval covers the sampling of val images only, which the ``note`` says;
 - ``verdict``: ``reproduced`` when the interval lies entirely on the claimed side (higher for
   the segmentation scores, lower for FID/KID), ``contradicted`` when entirely on the other side,
   ``inconclusive`` otherwise; ``not run`` when the profile lacks a method, direction or seed.
@@ -35,7 +38,7 @@ import yaml
 
 from cyclebench.config import ClaimsConfig, ConfigError
 from cyclebench.eval import resample
-from cyclebench.eval.metrics import higher_is_better, is_registered
+from cyclebench.eval.metrics import higher_is_better, is_registered, metrics_for
 from cyclebench.eval.table_specs import display_name
 from cyclebench.registry import registered_methods
 from cyclebench.tasks import get_task
@@ -120,6 +123,11 @@ def load_claims(path: str | Path = CLAIMS_FILE) -> list[Claim]:
                 if direction not in task.directions:
                     raise ConfigError(f"{where}: direction {direction!r} is not one of task "
                                       f"{task.name}'s {list(task.directions)}")
+                scored = metrics_for(task.name, direction)
+                for metric in raw["metrics"]:
+                    if metric not in scored:
+                        raise ConfigError(f"{where}: metric {metric!r} is not scored on "
+                                          f"{task.name} {direction} (scored: {list(scored)})")
             comps += [Comparison(cid, task.name, d, m, spec["better"], w)
                       for d in spec["directions"] for w in worse for m in raw["metrics"]]
         if not comps:
@@ -155,29 +163,40 @@ def _rng(cfg: ClaimsConfig, comparison: Comparison) -> np.random.Generator:
 
 
 def bootstrap_difference(stats_a: Sequence[dict], stats_b: Sequence[dict], metric: str,
-                         n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """``n_boot`` hierarchical-bootstrap replicates of mean-over-seeds ``score(a) - score(b)``.
+                         n_boot: int, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """The full-set difference (mean over seeds of ``score(a) - score(b)``) and ``n_boot``
+    bootstrap replicates of it, centred on it.
 
     ``stats_a[i]`` and ``stats_b[i]`` are the per-image statistics of seed ``i`` of the two
-    methods; images are resampled jointly for both (paired)."""
+    methods.  Seeds and val images are *crossed* (every run translates the same val images),
+    so a replicate draws one resample of the images, shared by both methods and every seed
+    (paired), and draws the seeds with replacement; its value is the mean of the drawn seeds'
+    differences on those images.  Drawing with replacement biases some scores (FID sees about
+    63 % distinct images), so the replicates are shifted to have the full-set difference as
+    their mean: the interval keeps the bootstrap's spread around the estimate the tables
+    report."""
     k = len(stats_a)
     if k == 0 or k != len(stats_b):
         raise ValueError("bootstrap needs the same, non-zero number of seeds for both methods")
-    n = _n_images(stats_a[0], metric)
+    names = _names(stats_a[0], metric)
     for sa, sb in zip(stats_a, stats_b):
-        if _names(sa, metric) != _names(stats_a[0], metric) or _names(sb, metric) != _names(sa, metric):
+        if _names(sa, metric) != names or _names(sb, metric) != names:
             raise ValueError(f"{metric}: the runs scored different val images; they cannot be "
                              "paired")
+    n = len(names)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
     seed_draw = rng.integers(0, k, size=(n_boot, k))
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=(n_boot, k)).astype(np.float64)
-    diff = np.empty((n_boot, k))
+    ones = np.ones((1, n))
+    full = np.empty(k)
+    per_seed = np.empty((n_boot, k))
     for s in range(k):
-        rows = seed_draw == s
-        if rows.any():
-            W = weights[rows]
-            diff[rows] = (resample.score(metric, stats_a[s], W)
-                          - resample.score(metric, stats_b[s], W))
-    return diff.mean(axis=1)
+        full[s] = (resample.score(metric, stats_a[s], ones)
+                   - resample.score(metric, stats_b[s], ones))[0]
+        per_seed[:, s] = (resample.score(metric, stats_a[s], weights)
+                          - resample.score(metric, stats_b[s], weights))
+    reps = np.take_along_axis(per_seed, seed_draw, axis=1).mean(axis=1)
+    estimate = float(full.mean())
+    return estimate, reps - reps.mean() + estimate
 
 
 def _names(stats: dict, metric: str) -> list[str]:
@@ -243,12 +262,13 @@ def evaluate(claims: Sequence[Claim], rows: pd.DataFrame, stats: Iterable[dict[s
             else:
                 a = [values[(c.task, c.direction, c.better, s, c.metric)] for s in seeds]
                 b = [values[(c.task, c.direction, c.worse, s, c.metric)] for s in seeds]
-                reps = bootstrap_difference([by_run[(c.task, c.direction, c.better, s)] for s in seeds],
-                                            [by_run[(c.task, c.direction, c.worse, s)] for s in seeds],
-                                            c.metric, cfg.bootstrap, _rng(cfg, c))
+                estimate, reps = bootstrap_difference(
+                    [by_run[(c.task, c.direction, c.better, s)] for s in seeds],
+                    [by_run[(c.task, c.direction, c.worse, s)] for s in seeds],
+                    c.metric, cfg.bootstrap, _rng(cfg, c))
                 lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
                 rec.update(better_mean=float(np.mean(a)), worse_mean=float(np.mean(b)),
-                           difference=float(np.mean(a) - np.mean(b)), ci_low=float(lo),
+                           difference=estimate, ci_low=float(lo),
                            ci_high=float(hi),
                            n_images=_n_images(by_run[(c.task, c.direction, c.better, seeds[0])],
                                               c.metric),

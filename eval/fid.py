@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from cyclebench.eval.segmenter.checkpoint import Evaluator
 from cyclebench.locks import file_lock
 from cyclebench.utils import file_sha256 as utils_file_sha256, load_rgb
+from cyclebench.errors import DownloadError
 
 INCEPTION = "inception-v3-compat"
 EVALUATOR_FEATURES = "evaluator-features"
@@ -179,14 +180,17 @@ def compute_fid_kid(generated, real, *, extractor: dict[str, Any], kid_subset_si
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         kwargs.update(cache_root=str(cache_dir),
                       input2_cache_name=f"real-{real_cache_key}-{extractor['cache_id']}")
-    # one job computes a shared real-feature cache entry at a time (the others wait for it)
-    lock = Path(cache_dir) / f".{kwargs['input2_cache_name']}.lock" if use_cache else None
+    # A missing real-feature cache entry is computed by one job at a time (the others wait for
+    # it, then read it); an existing entry is only read (torch-fidelity writes it atomically).
+    lock = None
+    if use_cache and not any(Path(cache_dir).glob(f"{kwargs['input2_cache_name']}*")):
+        lock = Path(cache_dir) / f".{kwargs['input2_cache_name']}.lock"
     try:
         with file_lock(lock, wait=True, what=f"FID feature cache {cache_dir}"):
             out = torch_fidelity.calculate_metrics(**kwargs)
     except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
         target = extractor.get("download_target", "torch-fidelity's cache")
-        raise RuntimeError(
+        raise DownloadError(
             f"cannot download the Inception weights for FID ({exc}). Offline: put "
             f"{INCEPTION_FILE} at {target} or set eval.inception_weights to its path, or use "
             "eval.fid_extractor: evaluator-features.") from exc

@@ -156,6 +156,7 @@ class ScoreContext:
     device: Any  # torch.device
     evaluator_dir: Path | None = None
     fid_cache: Path | None = None  # real-feature cache folder (None: no cache)
+    keep_stats: bool = False  # also return per-image statistics (score --stats)
     _evaluator: Any = field(default=None, repr=False)
 
     @property
@@ -243,9 +244,12 @@ def _fid_kid(ctx: ScoreContext) -> ScoreResult:
         kid_subset_size=ecfg.kid_subset_size, kid_subsets=ecfg.kid_subsets,
         batch_size=ecfg.batch_size, device=str(ctx.device),
         real_size=read_meta(ctx.data_root)["size"])
-    names, gen, real = fid_mod.features_dirs(ctx.translations, real_dir, extractor=extractor,
-                                             batch_size=ecfg.batch_size, device=str(ctx.device))
-    stats = {"gen_features": gen, "real_features": real, "feature_names": names}
+    stats = {}
+    if ctx.keep_stats:  # per-image features only when asked for (they cost a second pass)
+        names, gen, real = fid_mod.features_dirs(ctx.translations, real_dir, extractor=extractor,
+                                                 batch_size=ecfg.batch_size,
+                                                 device=str(ctx.device))
+        stats = {"gen_features": gen, "real_features": real, "feature_names": names}
     return ({k: metrics[k] for k in family_metrics("distribution")}, n, extractor["label"],
             stats)
 

@@ -346,7 +346,8 @@ def grid_figure(task: str, direction: str, data_root: str | Path, sources: dict[
                 ax.set_title(title, fontsize=7)
             if c == 0:
                 ax.set_ylabel(Path(name).stem, fontsize=6)
-    fig.suptitle(f"{direction} ({task}): {len(names)} val inputs, one run of each method",
+    # the rule passes each method's lowest seed (workflow/rules/common.smk: grid_translations)
+    fig.suptitle(f"{direction} ({task}): {len(names)} val inputs, lowest seed of each method",
                  fontsize=9)
     fig.tight_layout()
     return fig

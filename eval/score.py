@@ -84,7 +84,8 @@ def score_run(ecfg: EvalConfig, task: str, method: str, seed: int, direction: st
     ctx = ScoreContext(task=t, direction=direction, translations=Path(translations),
                        data_root=root, eval_config=ecfg, device=resolve_device(ecfg.device),
                        evaluator_dir=None if evaluator_dir is None else Path(evaluator_dir),
-                       fid_cache=None if fid_cache is None else Path(fid_cache))
+                       fid_cache=None if fid_cache is None else Path(fid_cache),
+                       keep_stats=stats_out is not None)
     context = {"profile": ecfg.profile, "task": task, "direction": direction,
                "method": method, "seed": int(seed), "split": "val",
                "data_source": data_source(meta), "substitutes": substitutes,

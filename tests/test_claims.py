@@ -60,15 +60,24 @@ def test_fid_and_kid_of_all_ones_weights_match_torch_fidelity():
         kid["kernel_inception_distance_mean"], rel=1e-9)
 
 
-def test_kid_of_a_resample_treats_duplicates_as_samples():
+def test_a_resample_is_the_multiset_it_draws():
+    """FID of a resample = FID of the images it draws (duplicates included); KID pairs only
+    distinct images, so a duplicated image is never compared with itself."""
     rng = np.random.default_rng(2)
     gen, real = rng.normal(0, 1, (5, 3)), rng.normal(1, 1, (5, 3))
     w = np.array([[2, 0, 1, 1, 1]])
-    idx = [0, 0, 2, 3, 4]
-    assert resample.kid(gen, real, w)[0] == pytest.approx(
-        resample.kid(gen[idx], real[idx], np.ones((1, 5)))[0], rel=1e-12)
+    idx = np.array([0, 0, 2, 3, 4])
     assert resample.fid(gen, real, w)[0] == pytest.approx(
         resample.fid(gen[idx], real[idx], np.ones((1, 5)))[0], rel=1e-9)
+
+    def k(a, b):
+        return (a @ b / 3 + 1.0) ** 3
+
+    distinct = [(p, q) for p in range(5) for q in range(5) if idx[p] != idx[q]]
+    want = (np.mean([k(gen[idx[p]], gen[idx[q]]) for p, q in distinct])
+            + np.mean([k(real[idx[p]], real[idx[q]]) for p, q in distinct])
+            - 2 * np.mean([k(gen[idx[p]], real[idx[q]]) for p in range(5) for q in range(5)]))
+    assert resample.kid(gen, real, w)[0] == pytest.approx(want, rel=1e-12)
 
 
 # --- bootstrap and verdicts ----------------------------------------------------------------
@@ -88,10 +97,11 @@ def test_bootstrap_interval_of_a_known_difference():
     d = rng.normal(0, 1, n)
     d = 0.1 + 0.05 * (d - d.mean()) / d.std()
     a, b = _seg_stats(1000 * (0.5 + d), 1000), _seg_stats(np.full(n, 500.0), 1000)
-    reps = bootstrap_difference([a], [b], "per_pixel_acc", 4000, np.random.default_rng(0))
+    estimate, reps = bootstrap_difference([a], [b], "per_pixel_acc", 4000,
+                                          np.random.default_rng(0))
     lo, hi = np.quantile(reps, [0.025, 0.975])
     half = 1.96 * 0.05 / math.sqrt(n)
-    assert reps.mean() == pytest.approx(0.1, abs=5e-4)
+    assert estimate == pytest.approx(0.1, abs=1e-12) and reps.mean() == pytest.approx(0.1)
     assert lo == pytest.approx(0.1 - half, abs=0.1 * half + 2e-4)
     assert hi == pytest.approx(0.1 + half, abs=0.1 * half + 2e-4)
 
@@ -102,10 +112,44 @@ def test_bootstrap_resamples_seeds_too():
     n = 10
     a = [_seg_stats(np.full(n, 70.0)), _seg_stats(np.full(n, 50.0))]
     b = [_seg_stats(np.full(n, 50.0)), _seg_stats(np.full(n, 50.0))]
-    reps = bootstrap_difference(a, b, "per_pixel_acc", 4000, np.random.default_rng(1))
-    values, counts = np.unique(np.round(reps, 9), return_counts=True)
+    estimate, reps = bootstrap_difference(a, b, "per_pixel_acc", 4000, np.random.default_rng(1))
+    assert estimate == pytest.approx(0.1)
+    # centring moves the replicates by |mean - 0.1| (about 0.001 here), not between the values
+    values, counts = np.unique(np.round(reps, 2), return_counts=True)
     assert values.tolist() == [0.0, 0.1, 0.2]
     assert counts / counts.sum() == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
+
+
+def test_images_are_shared_by_the_seeds_of_a_replicate():
+    """Seeds and val images are crossed: an image effect common to every seed (here the
+    methods differ on the first half of the images only, identically for both seeds) must
+    keep its full variance, as with one seed, not shrink as if each seed had its own images."""
+    n = 40
+    better = np.r_[np.full(n // 2, 90.0), np.full(n // 2, 50.0)]
+    worse = np.full(n, 50.0)
+    one = bootstrap_difference([_seg_stats(better)], [_seg_stats(worse)], "per_pixel_acc",
+                               4000, np.random.default_rng(2))[1]
+    three = bootstrap_difference([_seg_stats(better)] * 3, [_seg_stats(worse)] * 3,
+                                 "per_pixel_acc", 4000, np.random.default_rng(2))[1]
+    assert three.std() == pytest.approx(one.std(), rel=0.05)
+
+
+def test_interval_is_centred_on_the_full_set_difference_despite_resampling_bias():
+    """FID of a resample is biased upwards (fewer distinct images); the interval is centred on
+    the full-set difference, so it contains the reported estimate."""
+    rng = np.random.default_rng(3)
+    n, d = 30, 6
+    real = rng.normal(0, 1, (n, d))
+    a = {"gen_features": real + rng.normal(0, 0.3, (n, d)), "real_features": real,
+         "feature_names": np.array([f"{i}" for i in range(n)])}
+    b = {"gen_features": real * 1.5 + rng.normal(0, 0.8, (n, d)), "real_features": real,
+         "feature_names": a["feature_names"]}
+    estimate, reps = bootstrap_difference([a], [b], "fid", 1000, np.random.default_rng(4))
+    full = resample.fid(a["gen_features"], real, np.ones((1, n)))[0] \
+        - resample.fid(b["gen_features"], real, np.ones((1, n)))[0]
+    assert estimate == pytest.approx(full)
+    lo, hi = np.quantile(reps, [0.025, 0.975])
+    assert lo < estimate < hi and reps.mean() == pytest.approx(estimate)
 
 
 def test_verdicts():
@@ -139,6 +183,7 @@ def test_the_paper_claims_file():
     (lambda c: c["claims"][1]["comparisons"][0].update(directions=["map2photo"]), "map2photo"),
     (lambda c: c["claims"][2].update(id="T2"), "duplicate"),
     (lambda c: c["claims"][0].pop("source"), "source"),
+    (lambda c: c["claims"][0].update(metrics=["per_pixel_acc"]), "not scored on maps"),
 ])
 def test_a_bad_claims_file_fails_naming_the_culprit(tmp_path, mutate, message):
     data = yaml.safe_load(CLAIMS_FILE.read_text())

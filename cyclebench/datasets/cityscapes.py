@@ -33,6 +33,7 @@ from cyclebench.datasets.palette import colorize, labelids_to_trainids
 from cyclebench.datasets.selection import check_count, subset
 from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 from cyclebench.utils import load_label, load_rgb
+from cyclebench.errors import DownloadError
 
 ORIGINAL_SIZE = (1024, 2048)  # (H, W) of every Cityscapes frame
 PACKAGES = ("gtFine_trainvaltest.zip", "leftImg8bit_trainvaltest.zip")
@@ -119,7 +120,7 @@ def _login(username: str, password: str):
                      timeout=60)
     r.raise_for_status()
     if r.status_code != 302:  # the site redirects after a successful login
-        raise RuntimeError(f"Cityscapes login failed for the account in ${ENV_USER}: "
+        raise DownloadError(f"Cityscapes login failed for the account in ${ENV_USER}: "
                            "check the credentials")
     return session
 
@@ -147,7 +148,7 @@ def download_cityscapes(dest: str | os.PathLike, packages=PACKAGES) -> Path:
     except Exception as exc:  # requests / downloader errors: say what was attempted
         if isinstance(exc, CityscapesMissingError):
             raise
-        raise RuntimeError(f"Cityscapes download of {list(packages)} into {dest} failed: "
+        raise DownloadError(f"Cityscapes download of {list(packages)} into {dest} failed: "
                            f"{type(exc).__name__}: {exc}. {HOW_TO_GET}") from None
     return dest
 

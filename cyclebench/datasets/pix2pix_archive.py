@@ -38,6 +38,7 @@ from cyclebench.datasets.palette import colorize, nearest_palette
 from cyclebench.datasets.selection import check_count, subset
 from cyclebench.datasets.writer import RESIZE_RULES, PreparedWriter, resize_label, resize_photo
 from cyclebench.utils import file_sha256, load_rgb
+from cyclebench.errors import DownloadError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 # task -> which half is which domain (X, Y) of our layout
@@ -89,7 +90,7 @@ def fetch(url: str, cache_dir: str | os.PathLike, sha256: str | None = None,
     except (urllib.error.URLError, OSError, ValueError) as exc:
         part.unlink(missing_ok=True)
         reason = getattr(exc, "reason", exc)
-        raise RuntimeError(
+        raise DownloadError(
             f"cannot download {url}: {reason}. Without network access, download it elsewhere "
             "and pass the local file with --url PATH (or an extracted folder with --root)."
         ) from None
