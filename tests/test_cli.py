@@ -93,3 +93,17 @@ def test_project_imports_use_the_namespace():
         if bad.search(path.read_text()):
             offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
+
+
+def test_unwritable_output_is_one_line_exit_2(tmp_path):
+    """An output folder that cannot be created (here: below a regular file) is an OSError:
+    one line naming the path, exit 2, no traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = subprocess.run([sys.executable, "-m", "cyclebench", "data", "--task", "maps",
+                           "--source", "synthetic", "--n-train", "2", "--n-val", "1",
+                           "--size", "16", "--out", str(blocker / "data")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cyclebench data: error:" in lines[0] and str(blocker) in lines[0]
