@@ -41,8 +41,11 @@ RUN_KEY = ["task", "direction", "method", "seed"]  # one metric CSV = one run an
 
 TABLE_COLUMNS = ["profile", "table", "task", "direction", "method", "method_name", "metric",
                  "higher_is_better", "reproduced_mean", "reproduced_std", "n_seeds", "seeds",
-                 "paper", "paper_plus_minus", "diff", "n_images", "evaluator", "data_source",
+                 "paper", "paper_plus_minus", "diff", "fraction_of_ground_truth",
+                 "paper_fraction_of_ground_truth", "n_images", "evaluator", "data_source",
                  "substitutes", "note"]
+# The paper's Ground-truth row (pix2pix's FCN-8s on real photos) is in its Table 2.
+PAPER_GROUND_TRUTH_TABLE = 2
 
 AGREEMENT_COLUMNS = ["profile", "table", "task", "direction", "metric", "paper_metric",
                      "n_methods", "methods", "spearman", "kendall", "mean_abs_diff",
@@ -220,6 +223,21 @@ def table_methods(spec: TableSpec, summary: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(methods)) + list(spec.reference_rows)
 
 
+def _fractions(spec: TableSpec, *, summary_idx: dict, direction: str, metric: str, value: float,
+               paper_value: float, paper: dict) -> dict[str, float]:
+    """An FCN-score as a fraction of its evaluator's own Ground-truth row (the score of the real
+    photos), beside the paper's value as a fraction of the paper's Ground-truth row: numbers
+    measured by evaluators of different quality compare on this scale, not in absolute terms.
+    NaN where no Ground-truth row exists (photo -> labels, FID/KID)."""
+    gt = summary_idx.get((spec.task, direction, "ground_truth", metric))
+    ours = math.nan
+    if gt is not None and gt[4] and not math.isnan(value):
+        ours = value / gt[4]
+    paper_gt = paper.get((PAPER_GROUND_TRUTH_TABLE, direction, "ground_truth", metric))
+    theirs = paper_value / paper_gt[0] if paper_gt and not math.isnan(paper_value) else math.nan
+    return {"fraction_of_ground_truth": ours, "paper_fraction_of_ground_truth": theirs}
+
+
 def build_table(spec: TableSpec, summary: pd.DataFrame, paper: dict, profile: str) -> pd.DataFrame:
     """One table in tidy form: a row per (direction, method, metric) of ``spec``, always."""
     recs = []
@@ -250,6 +268,8 @@ def build_table(spec: TableSpec, summary: pd.DataFrame, paper: dict, profile: st
                                         (math.nan, math.nan))
                 rec["paper"], rec["paper_plus_minus"] = pv, ppm
                 rec["diff"] = rec["reproduced_mean"] - pv
+                rec.update(_fractions(spec, summary_idx=idx, direction=direction, metric=metric,
+                                      value=rec["reproduced_mean"], paper_value=pv, paper=paper))
                 recs.append(rec)
     return pd.DataFrame(recs, columns=TABLE_COLUMNS)
 

@@ -396,3 +396,27 @@ def test_cli_reads_only_the_listed_metric_csvs(tmp_path):
     assert any("9" in s for s in seeds(tmp_path / "moved"))
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         B.collect_metric_rows([metrics / "missing.csv"])
+
+
+def test_fcn_scores_as_fractions_of_the_ground_truth_row():
+    """Table 2/4 FCN-scores on the Ground-truth scale: ours / our evaluator's GT row beside the
+    paper's / the paper's GT row (CycleGAN 0.52 / 0.80)."""
+    rows = []
+    for method, value in (("cyclegan", 0.42), ("ground_truth", 0.84), ("cycle_only", 0.21)):
+        rows.append(dict(profile="p", task="cityscapes", direction="label2photo", method=method,
+                         seed="0", split="val", metric="per_pixel_acc", value=value, n_images=5,
+                         evaluator="small_fcn@x", data_source="synthetic-cityscapes",
+                         substitutes="none", commit="c"))
+    out = B.build_tables(pd.DataFrame(rows), B.load_paper(), "p")
+    t2 = out["table2"].set_index(["method", "metric"])
+    assert t2.at[("cyclegan", "per_pixel_acc"), "fraction_of_ground_truth"] == pytest.approx(0.5)
+    assert t2.at[("cyclegan", "per_pixel_acc"), "paper_fraction_of_ground_truth"] == \
+        pytest.approx(0.52 / 0.80)
+    assert t2.at[("ground_truth", "per_pixel_acc"), "fraction_of_ground_truth"] == 1.0
+    assert math.isnan(t2.at[("cyclegan", "fid"), "fraction_of_ground_truth"])
+    t4 = out["table4"].set_index(["method", "metric"])
+    assert t4.at[("cycle_only", "per_pixel_acc"), "fraction_of_ground_truth"] == pytest.approx(0.25)
+    assert t4.at[("cycle_only", "per_pixel_acc"), "paper_fraction_of_ground_truth"] == \
+        pytest.approx(0.22 / 0.80)
+    # photo -> labels has no Ground-truth row: no fraction
+    assert out["table3"]["fraction_of_ground_truth"].isna().all()
