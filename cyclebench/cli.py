@@ -58,7 +58,7 @@ USER_ERRORS = (UserError, ValueError, OSError, KeyError)
 
 def _help() -> str:
     width = max(map(len, VERBS))
-    lines = [__doc__.split("\n")[0], "", USAGE, "", "verbs:"]
+    lines = [__doc__.split("\n")[0].replace("``", ""), "", USAGE, "", "verbs:"]
     lines += [f"  {verb:<{width}}  {text}" for verb, (_, text) in VERBS.items()]
     return "\n".join(lines)
 
