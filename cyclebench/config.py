@@ -70,6 +70,23 @@ def _coerce(name: str, tname: str, value: Any, source: str) -> Any:
     raise ConfigError(f"{source}: key {name!r} must be of type {tname}, got {value!r}")
 
 
+def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """A YAML file holding a mapping (an empty file is an empty one): a missing, malformed or
+    non-mapping file is one ConfigError line naming it (``what``: "profile file", ...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at top level, got {type(data).__name__}")
+    return data
+
+
 class StepConfig:
     """Loading, checking and saving of a frozen step-config dataclass."""
 
@@ -112,15 +129,7 @@ class StepConfig:
     @classmethod
     def load(cls, path: str | Path):
         """A YAML (or JSON) file; a ``provenance`` key (written by runs) is not a setting."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping at top level")
+        data = read_yaml_mapping(path, "config file")
         data.pop("provenance", None)
         return cls.from_dict(data, source=str(path))
 

@@ -14,10 +14,10 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from cyclebench import schema
-from cyclebench.config import ClaimsConfig, DataConfig, EvalConfig, EvaluatorConfig, TrainConfig
+from cyclebench.config import (ClaimsConfig, DataConfig, EvalConfig, EvaluatorConfig, TrainConfig,
+                               read_yaml_mapping)
 from cyclebench.errors import ConfigError
 from cyclebench.registry import get_method, registered_methods
 from cyclebench.tasks import get_task
@@ -46,19 +46,7 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 def read_profile_file(path: str | Path) -> dict[str, Any]:
     """One profile (or override) file as a mapping; a missing, malformed or non-mapping file
     is one line naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"profile file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of profile keys at top level, got "
-                          f"{type(data).__name__}")
-    return data
+    return read_yaml_mapping(path, "profile file")
 
 
 def load_profile(*paths: str | Path) -> dict[str, Any]:

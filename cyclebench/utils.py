@@ -57,6 +57,21 @@ def use_interpreter_for_jobs(executable: str) -> None:
     os.environ["PATH"] = os.pathsep.join([folder, os.environ.get("PATH", "")])
 
 
+def parse_key_paths(specs, flag: str, key: str) -> dict[str, Path]:
+    """Command-line ``KEY=PATH`` values (``flag`` for the messages, ``key`` their key's name,
+    e.g. ``TASK``) -> ``{key: Path}`` in the given order; a malformed or repeated key is a
+    ValueError naming the value."""
+    out: dict[str, Path] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"{flag} {spec!r}: expected {key}=DIR")
+        if name in out:
+            raise ValueError(f"{flag}: {key.lower()} {name} given twice")
+        out[name] = Path(path)
+    return out
+
+
 # --- atomic writes -----------------------------------------------------------------------------
 def _file_mode() -> int:
     """Permissions of a newly created file under the current umask (mkstemp would give 0600)."""

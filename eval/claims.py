@@ -34,9 +34,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from cyclebench.config import ClaimsConfig, ConfigError
+from cyclebench.config import ClaimsConfig, ConfigError, read_yaml_mapping
 from cyclebench.eval import resample
 from cyclebench.eval.metrics import higher_is_better, is_registered, metrics_for
 from cyclebench.eval.table_specs import display_name
@@ -80,11 +79,8 @@ def load_claims(path: str | Path = CLAIMS_FILE) -> list[Claim]:
     """Parse and check a claims file: every method, metric, task and direction must exist
     (a ConfigError names the claim and the unknown name)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the claims ({' '.join(str(exc).split())})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+    data = read_yaml_mapping(path, "claims file")
+    if not isinstance(data.get("claims"), list):
         raise ConfigError(f"{path}: expected a mapping with a list 'claims'")
     methods = set(registered_methods())
     claims, seen = [], set()

@@ -46,7 +46,7 @@ import seaborn as sns  # noqa: E402
 import yaml  # noqa: E402
 
 from cyclebench.tasks import TASKS, get_task  # noqa: E402
-from cyclebench.utils import atomic_write_bytes, load_rgb  # noqa: E402
+from cyclebench.utils import atomic_write_bytes, load_rgb, parse_key_paths  # noqa: E402
 from cyclebench.eval.metrics import display_name as metric_label  # noqa: E402
 from cyclebench.eval.metrics import hidden_metrics, higher_is_better  # noqa: E402
 from cyclebench.eval.rows import NONE as NO_SUBSTITUTES  # noqa: E402
@@ -279,32 +279,25 @@ def parse_translations(specs: Sequence[str]) -> dict[tuple[str, str], dict[str, 
     """``["<task>:<direction>:<method>=DIR", ...]`` -> ``{(task, direction): {method: DIR}}``
     (methods in figure order); a key given twice or an unknown task/direction is an error."""
     out: dict[tuple[str, str], dict[str, Path]] = {}
-    for spec in specs:
-        key, sep, folder = spec.partition("=")
+    for key, folder in parse_key_paths(specs, "--translations", "TASK:DIRECTION:METHOD").items():
         parts = key.split(":")
-        if not sep or not folder or len(parts) != 3 or not all(parts):
-            raise ValueError(f"--translations {spec!r}: expected TASK:DIRECTION:METHOD=DIR")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"--translations {key}={folder}: expected TASK:DIRECTION:METHOD=DIR")
         task, direction, method = parts
         t = _task(task)
         direction = t.x2y if t.resolve_direction(direction) == "x2y" else t.y2x
         group = out.setdefault((task, direction), {})
-        if method in group:
+        if method in group:  # the same run under two direction names (x2y, label2photo)
             raise ValueError(f"--translations: {task}:{direction}:{method} given twice")
-        group[method] = Path(folder)
+        group[method] = folder
     return {k: {m: v[m] for m in _method_order(v)} for k, v in out.items()}
 
 
 def parse_data_roots(specs: Sequence[str]) -> dict[str, Path]:
     """``["<task>=DIR", ...]`` -> ``{task: DIR}``."""
-    out: dict[str, Path] = {}
-    for spec in specs:
-        task, sep, folder = spec.partition("=")
-        if not sep or not task or not folder:
-            raise ValueError(f"--data-root {spec!r}: expected TASK=DIR")
+    out = parse_key_paths(specs, "--data-root", "TASK")
+    for task in out:
         _task(task)
-        if task in out:
-            raise ValueError(f"--data-root: task {task} given twice")
-        out[task] = Path(folder)
     return out
 
 

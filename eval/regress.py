@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
-import yaml
 
+from cyclebench.config import read_yaml_mapping
 from cyclebench.utils import atomic_write_text
 from cyclebench.eval.metrics import get_metric
 from cyclebench.eval.table_build import KEY, collect_metric_rows
@@ -81,13 +81,8 @@ class Tolerances:
     @classmethod
     def load(cls, path: str | Path) -> "Tolerances":
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"tolerance file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: invalid YAML: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        data = read_yaml_mapping(path, "tolerance file")
+        if not isinstance(data.get("metrics"), dict):
             raise ValueError(f"{path}: expected a mapping with a 'metrics' mapping")
         unknown = sorted(set(data) - {"metrics"})
         if unknown:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from cyclebench.tasks import get_task
-from cyclebench.utils import atomic_write_text
+from cyclebench.utils import atomic_write_text, parse_key_paths
 from cyclebench.eval.table_specs import display_name
 
 
@@ -41,15 +41,7 @@ def _data_uri(path: Path) -> str:
 
 def parse_sources(specs: Sequence[str]) -> dict[str, Path]:
     """``["METHOD=DIR", ...]`` -> ``{method: DIR}`` in the given order."""
-    out: dict[str, Path] = {}
-    for spec in specs:
-        method, sep, folder = spec.partition("=")
-        if not sep or not method or not folder:
-            raise ValueError(f"--translations {spec!r}: expected METHOD=DIR")
-        if method in out:
-            raise ValueError(f"--translations: method {method} given twice")
-        out[method] = Path(folder)
-    return out
+    return parse_key_paths(specs, "--translations", "METHOD")
 
 
 def make_trials(sources: Mapping[str, str | Path], data_root: str | Path, task: str,

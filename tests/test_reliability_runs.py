@@ -13,10 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cyclebench.cli import main
 from cyclebench.cyclegan.checkpoint import (CorruptCheckpointError, CorruptModelError,
@@ -25,34 +23,12 @@ from cyclebench.cyclegan.model import CycleGAN
 from cyclebench.cyclegan.translate import translate
 from cyclebench.cyclegan.train import train
 from cyclebench.locks import LockHeldError, file_lock
-from cyclebench.profile import default_train_config
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def write_task(root, n=8, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    for split, k in (("train", n), ("val", 3)):
-        for dom in ("label", "photo"):
-            d = root / split / dom
-            d.mkdir(parents=True, exist_ok=True)
-            for i in range(k):
-                Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(
-                    d / f"c{i:03d}.png")
-    return root
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    return write_task(tmp_path_factory.mktemp("data"))
-
-
-def tiny(data_root, **kw):
-    base = dict(data_root=str(data_root), load_size=36, crop_size=32, ngf=4, ndf=4, n_blocks=1,
-                n_epochs=1, n_epochs_decay=1, iters_per_epoch=3, pool_size=2, log_every=1,
-                checkpoint_every=2, device="cpu", seed=3)
-    base.update(kw)
-    return default_train_config(**base)
+# the same tiny task and run config as the trainer's own tests
+from run_helpers import data_root, tiny  # noqa: E402,F401  (data_root: a fixture)
 
 
 @pytest.fixture(scope="module")
