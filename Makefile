@@ -5,6 +5,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 PROFILE ?= default
+OVERRIDES ?=
 SNAKEMAKE_ARGS ?=
 PYTEST_ARGS ?=
 
@@ -21,12 +22,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
 
-## make tables: data -> training -> evaluation -> tables, figures and report (PROFILE=default)
+CONFIGFILES := config/$(PROFILE).yaml $(OVERRIDES)
+
+## make tables: data -> training -> evaluation -> tables, figures and report
+##   (PROFILE=default; OVERRIDES="my.yaml ..." adds override files, checked first by name)
 tables: setup
+	$(BIN)/python -m cyclebench check $(CONFIGFILES)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
-		--configfile config/$(PROFILE).yaml $(SNAKEMAKE_ARGS) tables
+		--configfile $(CONFIGFILES) $(SNAKEMAKE_ARGS) tables
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
-		--configfile config/$(PROFILE).yaml --report results/$(PROFILE)/report.html tables
+		--configfile $(CONFIGFILES) --report results/$(PROFILE)/report.html tables
 
 ## make test: unit tests plus the smoke DAG end to end with the metric regression check
 test: setup

@@ -25,6 +25,8 @@ from cyclebench.errors import UserError
 # verb -> ("module:function", one-line help).  Modules are imported only when their verb runs:
 # ``cyclebench --help`` must not pay for torch.
 VERBS: dict[str, tuple[str, str]] = {
+    "check": ("cyclebench.check:main",
+              "validate profile files (names a malformed or empty --configfile)"),
     "data": ("cyclebench.datasets.cli:main",
              "prepare a task's data (synthetic, Cityscapes layout or pix2pix archive)"),
     "train": ("cyclebench.cyclegan.cli:train_main",
@@ -35,6 +37,8 @@ VERBS: dict[str, tuple[str, str]] = {
                   "train the fixed FCN evaluator and score it on real photos"),
     "score": ("cyclebench.eval.cli:score_main",
               "every metric of one run's translations -> tidy CSV"),
+    "sanity": ("cyclebench.eval.sanity:main",
+               "score stand-ins without a method: the metrics' floor and leniency"),
     "tables": ("cyclebench.eval.tables:main", "Tables 1-5 and the agreement table"),
     "plots": ("cyclebench.eval.plots:main", "seaborn figures of tables, losses and samples"),
     "study": ("cyclebench.eval.report_page:main",

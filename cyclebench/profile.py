@@ -60,6 +60,15 @@ def load_profile(*paths: str | Path) -> dict[str, Any]:
     return validate_profile(config, source=", ".join(str(p) for p in paths), files=files)
 
 
+def profile_summary(profile: dict[str, Any]) -> str:
+    """One line about a validated profile: its name and how much it runs."""
+    runs = sum(len(t["methods"]) for t in profile["tasks"].values()) * len(profile["seeds"])
+    counts = [(len(profile["tasks"]), "task"), (len(profile["seeds"]), "seed"),
+              (runs, "training run")]
+    return (f"profile {profile['profile']!r} is valid ("
+            + ", ".join(f"{n} {what}{'' if n == 1 else 's'}" for n, what in counts) + ")")
+
+
 def validate_profile(config: dict[str, Any], source: str = "config",
                      files: list[tuple[str, dict]] | None = None) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and return it; raise ConfigError.

@@ -49,6 +49,10 @@ class Method:
     name: str = ""
     paired: bool = False
     default_params: dict[str, Any] = {}
+    # A method whose "training" computes a statistic (no optimiser) sets the number of passes
+    # it needs; the trainer then runs exactly that many epochs, whatever the profile's schedule
+    # (config.resolved.yaml records what ran).  None: the profile's n_epochs + n_epochs_decay.
+    fixed_epochs: int | None = None
 
     @classmethod
     def substitutes(cls, params: dict[str, Any]) -> dict[str, str]:
@@ -114,6 +118,7 @@ GROUPS = {
     "ablation": "a loss ablation of CycleGAN (Section 5.1.4)",
     "paired": "a paired method: the upper bound (pix2pix)",
     "extra": "a method that is not in the 2017 paper",
+    "calibration": "a trivial translation without learning: what keeping the layout alone scores",
 }
 
 

@@ -87,7 +87,11 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError("n_epochs + n_epochs_decay must be >= 1")
     if not cfg.data_root:
         raise ConfigError("key 'data_root' is empty: where is the prepared data?")
-    return dataclasses.replace(cfg, method_params=params)
+    cfg = dataclasses.replace(cfg, method_params=params)
+    fixed = get_method(cfg.method).cls.fixed_epochs
+    if fixed is not None:  # a statistic, not an optimisation: the profile's schedule is moot
+        cfg = dataclasses.replace(cfg, n_epochs=fixed, n_epochs_decay=0)
+    return cfg
 
 
 # --- the trainer -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from cyclebench.eval.metrics import higher_is_better
 from cyclebench.eval.rows import COLUMNS as ROWS_COLUMNS
 from cyclebench.eval.rows import NONE as NO_SUBSTITUTES
 from cyclebench.eval.rows import parse_substitutes
-from cyclebench.eval.table_specs import EXTRA_GROUP, TABLES, TableSpec, display_name, is_extra
+from cyclebench.eval.table_specs import OPTIONAL_GROUPS, TABLES, TableSpec, display_name, is_extra
 from cyclebench.registry import methods_in_group
 
 PAPER_CSV = Path(__file__).resolve().parent / "data" / "paper_tables.csv"
@@ -219,7 +219,7 @@ def table_methods(spec: TableSpec, summary: pd.DataFrame) -> list[str]:
         sel = (summary["task"] == spec.task) & summary["direction"].isin(spec.directions)
         have = set(summary.loc[sel, "method"])
     methods = [m for g in spec.groups for m in methods_in_group(g)
-               if g != EXTRA_GROUP or m in have]
+               if g not in OPTIONAL_GROUPS or m in have]
     return list(dict.fromkeys(methods)) + list(spec.reference_rows)
 
 

@@ -18,7 +18,8 @@ from cyclebench.utils import atomic_write_text
 from cyclebench.eval.metrics import display_name as metric_label
 from cyclebench.eval.metrics import format_value, hidden_metrics, in_family
 from cyclebench.eval.rows import NONE as NO_SUBSTITUTES
-from cyclebench.eval.table_specs import TABLES, TableSpec, display_name, is_extra
+from cyclebench.eval.table_specs import (CALIBRATION_GROUP, TABLES, TableSpec, display_name,
+                                         is_extra, method_group)
 
 # What a ``substitutes`` key replaces, for the captions (unknown keys: "the paper's setting").
 SUBSTITUTE_WHAT = {
@@ -96,6 +97,12 @@ def caption(spec: TableSpec, table: pd.DataFrame) -> str:
     extras = [display_name(m) for m in table_methods(table) if is_extra(m)]
     if extras:
         parts.append("Not in the 2017 paper (no paper value): " + ", ".join(extras) + ".")
+    calibration = [display_name(m) for m in table_methods(table)
+                   if method_group(m) == CALIBRATION_GROUP]
+    if calibration:
+        parts.append(f"{', '.join(calibration)}: a translation without learning (each pixel's "
+                     "output from its input colour alone); a method that scores near it earns "
+                     "its score by keeping the input's layout, not by realism.")
     if not (table["n_seeds"] > 0).any():
         parts.append(f"NOTE: no metric rows were found for this table (task {spec.task}, "
                      f"directions {', '.join(spec.directions)}); the profile may not include "

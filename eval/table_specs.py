@@ -8,11 +8,13 @@ method registry, ``cyclebench.registry``: ``MethodSpec.group``):
   order (CoGAN, BiGAN/ALI, SimGAN, Feature loss + GAN, CycleGAN, [extra methods], pix2pix);
   Table 2 adds the evaluator's "Ground truth" row.
 - Tables 4-5 (Section 5.1.4): groups ``ablation`` then ``proposed``.
+- Every table ends with the ``calibration`` group (e.g. the colour lookup: what a translation
+  without learning scores), when the profile runs it.
 
 Within a group, methods come in registration order.  A method of one of the paper's groups is
-always a row (NaN and a note when it has no metric rows); a method of the ``extra`` group (not
-in the 2017 paper) is a row of a table when it has metric rows for the table's task and
-directions, and never has a paper value.
+always a row (NaN and a note when it has no metric rows); a method of the ``extra`` or
+``calibration`` group (not in the 2017 paper) is a row of a table when it has metric rows for
+the table's task and directions, and never has a paper value.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from cyclebench import registry
 from cyclebench.eval.metrics import family_metrics
 
 EXTRA_GROUP = "extra"  # methods that are not in the 2017 paper
+CALIBRATION_GROUP = "calibration"  # trivial translations that calibrate the scores
+# Groups whose methods are rows only when they have metric rows, and never have a paper value.
+OPTIONAL_GROUPS = (EXTRA_GROUP, CALIBRATION_GROUP)
 # Rows that are not methods: the evaluator's score on real photos (Table 2).
 REFERENCE_ROWS = {"ground_truth": "Ground truth"}
 # Order of methods in figures that are not one table (losses, grids): Tables 1-3, then ablations.
-FIGURE_GROUPS = ("baseline", "proposed", EXTRA_GROUP, "paired", "ablation")
+FIGURE_GROUPS = ("baseline", "proposed", EXTRA_GROUP, "paired", "ablation", CALIBRATION_GROUP)
 
 SEG = family_metrics("segmentation", columns_only=True)
 DIST = family_metrics("distribution", columns_only=True)
@@ -52,8 +57,8 @@ class TableSpec:
         return self.metrics + self.paper_only
 
 
-PAPER_GROUPS = ("baseline", "proposed", EXTRA_GROUP, "paired")
-ABLATION_GROUPS = ("ablation", "proposed")
+PAPER_GROUPS = ("baseline", "proposed", EXTRA_GROUP, "paired", CALIBRATION_GROUP)
+ABLATION_GROUPS = ("ablation", "proposed", CALIBRATION_GROUP)
 
 TABLES: dict[str, TableSpec] = {
     "table1": TableSpec(
@@ -106,7 +111,8 @@ def method_group(method: str) -> str | None:
 
 
 def is_extra(method: str) -> bool:
-    return method_group(method) == EXTRA_GROUP
+    """True for a method that is not in the 2017 paper (an extra or a calibration row)."""
+    return method_group(method) in OPTIONAL_GROUPS
 
 
 def display_name(method: str) -> str:

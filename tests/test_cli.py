@@ -11,8 +11,8 @@ from pathlib import Path
 from cyclebench import cli
 
 REPO = Path(__file__).resolve().parent.parent
-VERBS = ["data", "train", "translate", "evaluator", "score", "tables", "plots", "study",
-         "claims", "regress", "bench"]
+VERBS = ["check", "data", "train", "translate", "evaluator", "score", "sanity", "tables",
+         "plots", "study", "claims", "regress", "bench"]
 
 
 def test_help_lists_every_verb(capsys):
@@ -107,3 +107,23 @@ def test_unwritable_output_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cyclebench data: error:" in lines[0] and str(blocker) in lines[0]
+
+
+def test_check_names_the_malformed_or_empty_override_snakemake_would_not(tmp_path, capsys):
+    """Snakemake reads --configfile files before the Snakefile and reports an empty or
+    malformed one without its name; `cyclebench check` (run first by `make tables`) names it."""
+    good = REPO / "config" / "smoke.yaml"
+    bad, empty, override = tmp_path / "bad.yaml", tmp_path / "empty.yaml", tmp_path / "ok.yaml"
+    bad.write_text("train: [lr\n")
+    empty.write_text("")
+    override.write_text("seeds: [0, 1]\n")
+    assert cli.main(["check", str(good), str(override)]) == 0
+    assert "profile 'smoke' is valid (2 tasks, 2 seeds, 36 training runs)" in capsys.readouterr().out
+    for path, why in ((bad, "not valid YAML"), (empty, "empty config file")):
+        assert cli.main(["check", str(good), str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"cyclebench check: error: {path}: {why}") and "\n" not in err
+    override.write_text("train: {lr: 1e-3}\n")
+    assert cli.main(["check", str(good), str(override)]) == 2
+    err = capsys.readouterr().err
+    assert str(override) in err and "1.0e-3" in err

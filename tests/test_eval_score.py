@@ -322,3 +322,55 @@ def test_score_writes_per_image_statistics(setup, tmp_path):
         assert resample.score(metric, st, ones)[0] == pytest.approx(rows[metric], rel=1e-12)
     assert st["gen_features"].shape == st["real_features"].shape
     assert resample.score("fid", st, ones)[0] == pytest.approx(rows["fid"], abs=1e-6)
+
+
+# --- cyclebench sanity: stand-ins scored like translations -------------------------------------
+def test_sanity_stand_ins_have_known_answers(setup, tmp_path):
+    """real_other_scenes of a data folder whose first training photos ARE the val photos must
+    give the Ground-truth row and FID 0; input_as_output must equal scoring the label maps
+    themselves as the translations."""
+    from cyclebench.eval.sanity import build_stand_in, main as sanity_main
+
+    res, eval_dir = setup
+    data = tmp_path / "data"
+    shutil.copytree(res / "t/data/cityscapes", data)
+    val = sorted((data / "val/photo").iterdir())
+    train = sorted((data / "train/photo").iterdir())
+    for v, t in zip(val, train):
+        shutil.copyfile(v, t)
+    folder = tmp_path / "stand_in"
+    assert build_stand_in("real_other_scenes", data, "label", "photo", folder) == len(val)
+    assert [p.name for p in sorted(folder.iterdir())] == [p.name for p in val]
+    out = tmp_path / "sanity.csv"
+    argv = ["--config-json", eval_config(_validated(_profile(res))).to_json(),
+            "--data-root", f"cityscapes={data}", "--evaluator", str(eval_dir),
+            "--evaluator-csv", str(eval_dir / "ground_truth.csv"),
+            "--out", str(out), "--markdown", str(tmp_path / "sanity.md")]
+    assert sanity_main(argv) == 0
+    rows = read_rows(out)
+    got = {(r["direction"], r["method"], r["metric"]): r["value"] for r in rows}
+    gt = {r["metric"]: r["value"] for r in read_rows(eval_dir / "ground_truth.csv")}
+    for metric, value in gt.items():
+        assert got[("label2photo", "real_other_scenes", metric)] == value
+    assert got[("label2photo", "real_other_scenes", "fid")] == pytest.approx(0.0, abs=1e-6)
+    as_labels = _score(res, eval_dir, "cityscapes", "label2photo", data / "val/label",
+                       tmp_path / "labels.csv")
+    for metric, row in as_labels.items():
+        assert got[("label2photo", "input_as_output", metric)] == row["value"], metric
+    assert {r["method"] for r in rows} == {"real_other_scenes", "input_as_output"}
+    assert {r["direction"] for r in rows} == {"label2photo", "photo2label"}
+    md = (tmp_path / "sanity.md").read_text()
+    assert "## cityscapes: label2photo" in md and "ground_truth (real photos)" in md
+
+
+def test_sanity_refuses_too_few_training_images(tmp_path):
+    from cyclebench.eval.sanity import build_stand_in
+
+    for split, n in (("train", 1), ("val", 2)):
+        (tmp_path / split / "photo").mkdir(parents=True)
+        for i in range(n):
+            save_png(np.zeros((4, 4, 3), np.uint8), tmp_path / split / "photo" / f"{i}.png")
+    with pytest.raises(ValueError, match="1 training images, fewer than the 2 val"):
+        build_stand_in("real_other_scenes", tmp_path, "label", "photo", tmp_path / "out")
+    with pytest.raises(KeyError, match="unknown sanity check 'nope'"):
+        build_stand_in("nope", tmp_path, "label", "photo", tmp_path / "out")

@@ -35,7 +35,8 @@ def test_dry_run_every_profile(tmp_path, profile):
                     override(tmp_path, results_dir=str(tmp_path / "results")), "tables")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
-    for rule in ["prepare_data", "train", "translate", "score", "make_tables", "make_figures"]:
+    for rule in ["prepare_data", "train", "translate", "score", "sanity", "make_tables",
+                 "make_figures"]:
         assert rule in out, f"rule {rule} missing from the {profile} dry run"
     cfg = yaml.safe_load((REPO / "config" / f"{profile}.yaml").read_text())
     n_runs = sum(len(t["methods"]) for t in cfg["tasks"].values()) * len(cfg["seeds"])
@@ -56,7 +57,7 @@ def test_regress_targets_list_the_metric_files(tmp_path):
         assert res.returncode == 0, res.stderr[-3000:]
         out = res.stdout + res.stderr
         cmd = next(line for line in out.splitlines() if "cyclebench regress" in line)
-        assert cmd.count("--metrics-csv ") == 32 and "--evaluator-csv " in cmd
+        assert cmd.count("--metrics-csv ") == 36 and "--evaluator-csv " in cmd  # 18 runs x 2
         assert "results/reference/smoke.csv" in cmd and "--metrics-dir" not in cmd
         assert ("--update" in cmd) == (target[0] != "regress")
 

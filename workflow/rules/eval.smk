@@ -67,3 +67,42 @@ rule metrics:
     input:
         metric_files(),
         ground_truth_files(),
+
+
+# Stand-ins scored like translations (real images of other scenes, the input passed through):
+# the floor and the leniency of the metrics, read beside the methods (eval/sanity.py).
+rule sanity:
+    input:
+        data=[data_marker(t) for t in config["tasks"]],
+        evaluator=[f"{R}/evaluator/cityscapes/evaluator.pt"] if USES_EVALUATOR else [],
+        ground_truth=ground_truth_files(),
+    output:
+        csv=report(
+            f"{R}/tables/sanity.csv",
+            caption="../report/sanity.rst",
+            category="Diagnostics",
+            labels={"profile": config["profile"], "what": "sanity checks (CSV)"},
+        ),
+        md=f"{R}/tables/sanity.md",
+    log:
+        f"{R}/logs/sanity.log",
+    params:
+        cfg=eval_config_json,
+        data=" ".join(f"--data-root {a}" for a in data_root_args()),
+        evaluator=lambda w, input: (
+            f"--evaluator {Path(input.evaluator[0]).parent}" if input.evaluator else ""
+        ),
+        gt=lambda w, input: (
+            f"--evaluator-csv {input.ground_truth[0]}" if input.ground_truth else ""
+        ),
+        fid_cache=fid_cache_dir(),
+    threads: RES["eval_threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem_mb_eval"],
+    conda:
+        ENV
+    shell:
+        "python3 -m cyclebench sanity --config-json {params.cfg:q} {params.data} "
+        "{params.evaluator} {params.gt} --fid-cache {params.fid_cache} --out {output.csv} "
+        "--markdown {output.md} --threads {threads} > {log} 2>&1"

@@ -136,6 +136,7 @@ rule tables:
         rules.make_tables.output,
         rules.make_figures.output,
         rules.claims.output,
+        rules.sanity.output,
         study_pages(),
 
 
