@@ -6,6 +6,9 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+# The report's front page (`snakemake --report`): where to start reading.
+report: "workflow/report/workflow.rst"
+
 # The embedded default profile; a --configfile on the command line replaces it entirely.
 if not config:
 

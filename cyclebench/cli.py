@@ -47,6 +47,8 @@ VERBS: dict[str, tuple[str, str]] = {
                "verdicts of the paper's claims, with bootstrap intervals"),
     "regress": ("cyclebench.eval.regress:main",
                 "compare metric rows with committed reference values"),
+    "status": ("cyclebench.status:main",
+               "where every long job of a profile stands (done, running + ETA, stopped)"),
     "bench": ("cyclebench.cyclegan.cli:bench_main",
               "time training steps (`bench train`) or the data generators (`bench data`)"),
 }
@@ -84,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cyclebench: error: unknown verb {verb!r}; verbs: {', '.join(VERBS)}",
               file=sys.stderr)
         return 2
+    # OpenMP's default wait policy lets idle worker threads spin; on a loaded node a
+    # multi-threaded job then competes with its own spinning threads. Set before torch loads
+    # (verb modules import it); an explicit OMP_WAIT_POLICY in the environment wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     entry = resolve(verb)
     try:
         return int(entry(rest) or 0)

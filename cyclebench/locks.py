@@ -93,3 +93,23 @@ def run_lock(run_dir: str | os.PathLike):
     """The lock a training run holds on its run directory (``run_dir/.lock``; fails at once)."""
     run_dir = Path(run_dir)
     return file_lock(run_dir / LOCK_NAME, what=f"run directory {run_dir}")
+
+
+def lock_holder(path: str | os.PathLike) -> str | None:
+    """The PID (as text, or "unknown") of the live process holding the lock file ``path``;
+    None when nobody holds it or it does not exist.  Probes without creating the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return _holder(fd)
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -60,11 +60,21 @@ def load_profile(*paths: str | Path) -> dict[str, Any]:
     return validate_profile(config, source=", ".join(str(p) for p in paths), files=files)
 
 
+def profile_runs(profile: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(task, method, seed) of every training run of a validated profile, in profile order."""
+    return [(t, m, int(s)) for t, tcfg in profile["tasks"].items() for m in tcfg["methods"]
+            for s in profile["seeds"]]
+
+
+def results_root(profile: dict[str, Any]) -> Path:
+    """``<results_dir>/<profile>``: where every output of the profile goes."""
+    return Path(profile["results_dir"]) / profile["profile"]
+
+
 def profile_summary(profile: dict[str, Any]) -> str:
     """One line about a validated profile: its name and how much it runs."""
-    runs = sum(len(t["methods"]) for t in profile["tasks"].values()) * len(profile["seeds"])
     counts = [(len(profile["tasks"]), "task"), (len(profile["seeds"]), "seed"),
-              (runs, "training run")]
+              (len(profile_runs(profile)), "training run")]
     return (f"profile {profile['profile']!r} is valid ("
             + ", ".join(f"{n} {what}{'' if n == 1 else 's'}" for n, what in counts) + ")")
 

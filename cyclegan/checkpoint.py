@@ -215,7 +215,7 @@ def supersede(out: Path, ckpt_path: Path) -> Path:
         n += 1
     dest = root / str(n)
     dest.mkdir(parents=True)
-    for name in (CHECKPOINT, MODEL, RESOLVED, LOG, "samples"):
+    for name in (CHECKPOINT, MODEL, RESOLVED, LOG, "samples", "progress.json"):
         if (out / name).exists():
             (out / name).rename(dest / name)
     return dest

@@ -63,6 +63,7 @@ from cyclebench.cyclegan.train_log import (CsvLog, LossAccumulator, NonFiniteLos
                                            sample_batch, save_samples)
 from cyclebench.gan import resolve_method_params
 from cyclebench.locks import LockHeldError, run_lock
+from cyclebench.progress import PROGRESS_FILE, Progress
 from cyclebench.registry import Method, get_method
 from cyclebench.utils import (atomic_torch_save, atomic_write_yaml, provenance, resolve_device,
                               seed_everything, set_threads)
@@ -231,6 +232,10 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
                         # its own generator: creating the loader never touches the global RNG
                         generator=torch.Generator())
     saved = [global_iter if ckpt is not None else -1]  # iteration of the checkpoint on disk
+    progress = Progress(f"train {cfg.task}/{cfg.method}/seed{cfg.seed}", total_iters,
+                        start=global_iter, stream=None if quiet else sys.stderr,
+                        path=out / PROGRESS_FILE)
+    latest: dict[str, float] = {}  # the last logged loss means (no extra host sync)
     t0 = time.perf_counter()
 
     def save_checkpoint() -> None:
@@ -261,15 +266,18 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
             acc.check()
             row = {"epoch": epoch, "iter": global_iter, "lr": float(method_lr(method, epoch, cfg)),
                    "seconds": round(elapsed_before + time.perf_counter() - t0, 3)}
-            row.update(acc.means())
+            latest = acc.means()
+            row.update(latest)
             log.write(row)
             acc.reset()
         if (cfg.sample_every and global_iter % cfg.sample_every == 0) or \
                 (not cfg.sample_every and end_of_epoch):
             save_samples(method, samples,
                          out / "samples" / f"epoch{epoch:03d}_iter{global_iter:07d}.png", device)
-        if global_iter % cfg.checkpoint_every == 0 or global_iter == total_iters:
+        at_checkpoint = global_iter % cfg.checkpoint_every == 0 or global_iter == total_iters
+        if at_checkpoint:
             save_checkpoint()
+        progress.update(global_iter, latest, force=at_checkpoint)
         if on_iteration is not None:
             on_iteration(global_iter)
         if end_of_epoch and global_iter < total_iters:
@@ -281,6 +289,7 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
     if global_iter < total_iters:  # stopped early by max_iters
         if saved[0] != global_iter:
             save_checkpoint()
+        progress.update(global_iter, latest, force=True, state="stopped")
         if not quiet:
             print(f"stopped at iteration {global_iter}/{total_iters}", file=sys.stderr)
         return out / MODEL
@@ -289,6 +298,7 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
         save_checkpoint()
     atomic_torch_save({"format": FORMAT, "method": cfg.method, "config": cfg.to_dict(),
                        "weights": method.inference_state_dict()}, out / MODEL)
+    progress.finish(latest)
     if not quiet:
         print(f"trained {cfg.method} for {total_iters} iterations -> {out / MODEL}",
               file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from cyclebench.eval.fcn_score import score_photo_dir
 from cyclebench.eval.rows import NONE as NO_SUBSTITUTES, make_rows, write_rows
 from cyclebench.eval.segmenter.checkpoint import Evaluator, save_evaluator
 from cyclebench.eval.segmenter.networks import SmallFCN, build_network
+from cyclebench.progress import PROGRESS_FILE, Progress
 from cyclebench.tasks import TRAINID_DIR, get_task
 from cyclebench.utils import (atomic_write_text, atomic_write_yaml, load_label, load_rgb,
                               provenance, resolve_device, seed_everything, set_threads)
@@ -90,8 +92,10 @@ class _TrainSet:
 
 def fit(cfg: EvaluatorConfig, photos: list[np.ndarray], labels: list[np.ndarray],
         device: torch.device, log: list[dict[str, Any]] | None = None,
-        fc_channels: int = 4096) -> tuple[nn.Module, str]:
-    """Train a fresh network on (photo, train id) pairs; returns (eval-mode net, display name)."""
+        fc_channels: int = 4096, progress_path: Path | None = None) -> tuple[nn.Module, str]:
+    """Train a fresh network on (photo, train id) pairs; returns (eval-mode net, display name).
+    With ``log``, progress lines go to stderr about every 30 s and at the end (and to
+    ``progress_path``, a progress.json, when given)."""
     seed_everything(cfg.seed)
     net, name = build_network(cfg, fc_channels)
     net.to(device).train()
@@ -102,6 +106,8 @@ def fit(cfg: EvaluatorConfig, photos: list[np.ndarray], labels: list[np.ndarray]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: (1 - it / total) ** 0.9)
     start = time.time()
+    progress = Progress("evaluator", total, stream=sys.stderr if log is not None else None,
+                        path=progress_path)
     for epoch in range(cfg.epochs):
         perm = torch.randperm(len(data), generator=order_gen)
         losses = []
@@ -118,11 +124,13 @@ def fit(cfg: EvaluatorConfig, photos: list[np.ndarray], labels: list[np.ndarray]
             opt.step()
             sched.step()
             losses.append(loss.item())
+            progress.update(epoch * steps_per_epoch + b + 1, {"loss": losses[-1]})
         if log is not None:
             log.append({"epoch": epoch, "loss": float(np.mean(losses)),
                         "lr": opt.param_groups[0]["lr"], "seconds": round(time.time() - start, 3)})
             print("evaluator epoch {epoch}: loss {loss:.4f} lr {lr:.3g} ({seconds:.1f}s)".format(
                 **log[-1]), flush=True)
+    progress.finish({"loss": float(np.mean(losses))})
     return net.eval(), name
 
 
@@ -155,7 +163,7 @@ def train_evaluator(cfg: EvaluatorConfig, ecfg: EvalConfig, data_root: str | Pat
 
     _, photos, labels = load_split(root, "train")
     log: list[dict[str, Any]] = []
-    net, name = fit(cfg, photos, labels, device, log)
+    net, name = fit(cfg, photos, labels, device, log, progress_path=out_dir / PROGRESS_FILE)
     save_evaluator(net, name, cfg, out_dir / "evaluator.pt", task=task,
                    data_source=data_source(meta))
     buf = io.StringIO()
