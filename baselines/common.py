@@ -5,7 +5,7 @@ architecture and details as CycleGAN, except CoGAN").
 - :func:`eval_mode`, :func:`forked_rng`: small context helpers.
 - Every baseline subclasses :class:`cyclebench.gan.GANMethod` (nets/optimisers/pools dicts,
   Adam, the lr schedule of ``cyclegan.schedule``, state dicts, eval-mode translation, bf16
-  autocast and channels_last on CUDA, and ``self.params`` resolved by the registry), so all
+  autocast and channels_last (any device), and ``self.params`` resolved by the registry), so all
   methods share CycleGAN's training details.
 - :class:`DirectionalMethod`: the base of SimGAN, feature loss + GAN and pix2pix.  The paper
   trains *one model per direction* for these; here one registered method holds two

@@ -3,7 +3,7 @@ Section 5.1.2: "all baselines use the same architecture and details as CycleGAN"
 
 - :class:`GANMethod`: the plumbing every GAN method needs -- nets, Adam optimisers, image
   pools, the lr schedule of ``cyclegan.schedule``, state dicts for resume, bf16
-  autocast/channels_last on CUDA, eval-mode translation.  Subclasses fill its dicts.
+  autocast and channels_last (any device), eval-mode translation.  Subclasses fill its dicts.
 - :func:`resolve_method_params`: a run's method parameters, from the registry's single
   resolver (defaults, variant values, then ``cfg.method_params``); unknown keys fail with a
   :class:`ConfigError` naming the method and the key.
@@ -89,9 +89,10 @@ class GANMethod(Method):
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.pools: dict[str, ImagePool] = {}
-        cuda = self.device.type == "cuda"
-        self.use_bf16 = bool(cfg.amp_bf16) and cuda
-        self.channels_last = bool(cfg.channels_last) and cuda
+        # Both work on every device (CPU autocast runs convolutions and matmuls in bf16; on a
+        # CPU without bf16 units it is slower). fp32 stays the reference setting.
+        self.use_bf16 = bool(cfg.amp_bf16)
+        self.channels_last = bool(cfg.channels_last)
 
     # --- helpers for subclasses ----------------------------------------------------------------
     def add_net(self, name: str, net: nn.Module) -> nn.Module:
@@ -112,7 +113,7 @@ class GANMethod(Method):
 
     def autocast(self):
         if self.use_bf16:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def param(self, key: str, kind: str = "weight") -> float:

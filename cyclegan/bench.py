@@ -4,24 +4,34 @@ Times full CycleGAN iterations (G step + D step with image pools, exactly what t
 runs) on synthetic tensors (no disk), after a warm-up, on whatever device is available.
 Configurations:
 
-=========  ==========  ========  ===========  ===========================================
-name       image size  n_blocks  ngf / ndf    what
-=========  ==========  ========  ===========  ===========================================
-``small``  64x64       2         16 / 16      a quick CPU configuration
-``128``    128x128     6         64 / 64      the paper's Cityscapes setting
-``256``    256x256     9         64 / 64      the paper's maps setting
-=========  ==========  ========  ===========  ===========================================
+===========  ==========  ========  ===========  ========================================
+name         image size  n_blocks  ngf / ndf    what
+===========  ==========  ========  ===========  ========================================
+``small``    64x64       2         16 / 16      a quick CPU configuration
+``default``  64x64       6         16 / 16      the default profile (34x34 PatchGAN)
+``128``      128x128     6         64 / 64      the paper's Cityscapes setting
+``256``      256x256     9         64 / 64      the paper's maps setting
+===========  ==========  ========  ===========  ========================================
 
-Prints one line per configuration: iterations/s and images/s (``batch_size`` x,y pairs per
-iteration, i.e. training samples per second).
+Per configuration: seconds per iteration (min and median over ``repeats`` timed blocks of
+``iters`` iterations), images/s (``batch_size`` x,y pairs per iteration), the FLOP count of one
+iteration (torch's FLOP counter: convolutions and matmuls, forward and backward), the achieved
+GFLOP/s at the best block, the fraction of the device's measured matmul peak (a square matmul
+in the step's dtype, fp32 or bf16) and the peak memory (CUDA: allocated; CPU: the process's
+maximum resident set).  ``--json`` prints one JSON object per configuration.
 """
 
 from __future__ import annotations
 
+import json
+import resource
+import statistics
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from cyclebench.profile import default_train_config
 from cyclebench.config import ConfigError
@@ -30,6 +40,7 @@ from cyclebench.utils import resolve_device, set_threads
 
 CONFIGS = {
     "small": dict(crop_size=64, n_blocks=2, ngf=16, ndf=16),
+    "default": dict(crop_size=64, n_blocks=6, ngf=16, ndf=16, n_layers_d=2),
     "128": dict(crop_size=128, n_blocks=6, ngf=64, ndf=64),
     "256": dict(crop_size=256, n_blocks=9, ngf=64, ndf=64),
 }
@@ -39,22 +50,56 @@ CONFIGS = {
 class BenchResult:
     config: str
     device: str
-    iters: int
-    seconds: float
+    threads: int
     batch_size: int
+    amp_bf16: bool
+    channels_last: bool
+    iters: int
+    block_seconds: list[float] = field(default_factory=list)  # per timed block of `iters`
+    gflop_per_iter: float = 0.0
+    matmul_peak_gflops: float = 0.0
+    peak_memory_mib: float = 0.0
+
+    @property
+    def s_per_iter_min(self) -> float:
+        return min(self.block_seconds) / self.iters
+
+    @property
+    def s_per_iter_median(self) -> float:
+        return statistics.median(self.block_seconds) / self.iters
 
     @property
     def iters_per_s(self) -> float:
-        return self.iters / self.seconds
+        return 1.0 / self.s_per_iter_min
 
     @property
     def images_per_s(self) -> float:
         return self.iters_per_s * self.batch_size
 
+    @property
+    def achieved_gflops(self) -> float:
+        return self.gflop_per_iter / self.s_per_iter_min
+
+    @property
+    def fraction_of_peak(self) -> float:
+        return self.achieved_gflops / self.matmul_peak_gflops if self.matmul_peak_gflops else 0.0
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for name in ("s_per_iter_min", "s_per_iter_median", "iters_per_s", "images_per_s",
+                     "achieved_gflops", "fraction_of_peak"):
+            out[name] = round(getattr(self, name), 6)
+        return out
+
     def line(self) -> str:
-        return (f"{self.config:>6}  device={self.device}  iters={self.iters}  "
-                f"{self.iters_per_s:8.3f} it/s  {self.images_per_s:8.3f} images/s  "
-                f"({1000 * self.seconds / self.iters:.1f} ms/iter)")
+        opts = "".join([" bf16" if self.amp_bf16 else "", " channels_last"
+                        if self.channels_last else ""])
+        return (f"{self.config:>7}  device={self.device} threads={self.threads}{opts}  "
+                f"{1000 * self.s_per_iter_min:.1f} ms/iter (median "
+                f"{1000 * self.s_per_iter_median:.1f})  {self.images_per_s:.3f} images/s  "
+                f"{self.gflop_per_iter:.1f} GFLOP/iter  {self.achieved_gflops:.1f} GFLOP/s "
+                f"({100 * self.fraction_of_peak:.0f}% of the {self.matmul_peak_gflops:.0f} "
+                f"GFLOP/s matmul peak)  peak memory {self.peak_memory_mib:.0f} MiB")
 
 
 def _sync(device: torch.device) -> None:
@@ -62,9 +107,32 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def matmul_peak_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048,
+                       repeats: int = 5) -> float:
+    """Best GFLOP/s of an n x n matmul on ``device`` in ``dtype`` (the step's compute dtype)."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    a @ b
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
+def _peak_memory_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return rss / (2 ** 20 if sys.platform == "darwin" else 2 ** 10)
+
+
 def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int = 3,
-                 batch_size: int = 1, amp_bf16: bool = False,
-                 channels_last: bool = False) -> BenchResult:
+                 batch_size: int = 1, amp_bf16: bool = False, channels_last: bool = False,
+                 repeats: int = 3, threads: int = 1, peak: float | None = None) -> BenchResult:
     if name not in CONFIGS:
         raise ConfigError(f"unknown bench config {name!r}; known: {sorted(CONFIGS)}")
     cfg = default_train_config(method="cyclegan", batch_size=batch_size, amp_bf16=amp_bf16,
@@ -84,29 +152,41 @@ def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int =
         batches.append(b)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+        torch.cuda.reset_peak_memory_stats(device)
     for i in range(warmup):
         method.train_step(batches[i % len(batches)])
+    counter = FlopCounterMode(display=False)
+    with counter:  # one counted step, outside the timed blocks
+        method.train_step(batches[0])
     _sync(device)
-    t0 = time.perf_counter()
-    for i in range(iters):
-        losses = method.train_step(batches[i % len(batches)])
-    _sync(device)
-    seconds = time.perf_counter() - t0
+    blocks = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for i in range(iters):
+            losses = method.train_step(batches[i % len(batches)])
+        _sync(device)
+        blocks.append(time.perf_counter() - t0)
     for k, v in losses.items():  # one check at the end, outside the timed loop
         if not torch.isfinite(v):
             raise RuntimeError(f"bench {name}: loss {k} is not finite")
-    return BenchResult(name, str(device), iters, seconds, batch_size)
+    if peak is None:
+        peak = matmul_peak_gflops(device, torch.bfloat16 if amp_bf16 else torch.float32)
+    return BenchResult(name, str(device), threads, batch_size, amp_bf16, channels_last, iters,
+                       blocks, counter.get_total_flops() / 1e9, peak, _peak_memory_mib(device))
 
 
 def run_bench(configs: list[str], device: str = "auto", iters: int = 10, warmup: int = 3,
               threads: int = 1, batch_size: int = 1, amp_bf16: bool = False,
-              channels_last: bool = False) -> list[BenchResult]:
+              channels_last: bool = False, repeats: int = 3,
+              as_json: bool = False) -> list[BenchResult]:
     set_threads(threads)
     dev = resolve_device(device)
+    peak = matmul_peak_gflops(dev, torch.bfloat16 if amp_bf16 else torch.float32)
     results = []
     for name in configs:
         r = bench_config(name, dev, iters=iters, warmup=warmup, batch_size=batch_size,
-                         amp_bf16=amp_bf16, channels_last=channels_last)
-        print(r.line(), flush=True)
+                         amp_bf16=amp_bf16, channels_last=channels_last, repeats=repeats,
+                         threads=threads, peak=peak)
+        print(json.dumps(r.to_dict()) if as_json else r.line(), flush=True)
         results.append(r)
     return results

@@ -5,7 +5,7 @@
     cyclebench translate --run RUN_DIR --direction label2photo --split val --out DIR
                          [--data-root PATH] [--device auto] [--threads N] [--batch-size B]
     cyclebench bench train [--device auto] [--iters N] [--warmup N] [--configs small,128,256]
-                           [--threads N] [--batch-size B] [--amp-bf16] [--channels-last]
+                           [--threads N] [--batch-size B] [--repeats R] [--amp-bf16] [--channels-last] [--json]
     cyclebench bench data [--task cityscapes] [--n 100] [--size 128] [--full-size H W]
 
 Errors are raised; ``cyclebench.cli`` turns user errors into one line and exit code 2.
@@ -78,8 +78,10 @@ def bench_main(argv: Sequence[str]) -> int:
     b.add_argument("--configs", default="small,128,256")
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--batch-size", type=int, default=1)
-    b.add_argument("--amp-bf16", action="store_true")
-    b.add_argument("--channels-last", action="store_true")
+    b.add_argument("--repeats", type=int, default=3, help="timed blocks of --iters (min, median)")
+    b.add_argument("--amp-bf16", action="store_true", help="bf16 autocast (CPU and CUDA)")
+    b.add_argument("--channels-last", action="store_true", help="channels_last (CPU and CUDA)")
+    b.add_argument("--json", action="store_true", help="one JSON object per configuration")
     d = sub.add_parser("data", help="time the synthetic data generators")
     d.add_argument("--task", default="cityscapes", choices=["cityscapes", "maps"])
     d.add_argument("--n", type=int, default=100)
@@ -89,9 +91,10 @@ def bench_main(argv: Sequence[str]) -> int:
     if args.what == "data":
         bench_generator(args.task, args.n, args.size, args.full_size)
         return 0
-    if args.iters < 1 or args.warmup < 0:
-        raise ConfigError("--iters must be >= 1 and --warmup >= 0")
+    if args.iters < 1 or args.warmup < 0 or args.repeats < 1:
+        raise ConfigError("--iters and --repeats must be >= 1 and --warmup >= 0")
     run_bench([c for c in args.configs.split(",") if c], device=args.device, iters=args.iters,
               warmup=args.warmup, threads=args.threads, batch_size=args.batch_size,
-              amp_bf16=args.amp_bf16, channels_last=args.channels_last)
+              amp_bf16=args.amp_bf16, channels_last=args.channels_last,
+              repeats=args.repeats, as_json=args.json)
     return 0

@@ -30,7 +30,7 @@ Cityscapes, so "forward" starts from labels):
 =============  =====================================================================
 
 The plumbing shared with the baselines (nets, Adam optimisers, image pools, the lr schedule,
-state dicts for resume, bf16 autocast/channels_last on CUDA, eval-mode translation, the halved
+state dicts for resume, bf16 autocast/channels_last (any device), eval-mode translation, the halved
 discriminator loss) is :class:`cyclebench.gan.GANMethod` and its helpers.
 """
 

@@ -158,9 +158,7 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
     torch.utils.deterministic.fill_uninitialized_memory = False
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    elif (cfg.amp_bf16 or cfg.channels_last) and not quiet:
-        print("note: amp_bf16/channels_last are CUDA-only and ignored on CPU", file=sys.stderr)
-    channels_last = cfg.channels_last and device.type == "cuda"
+    channels_last = cfg.channels_last
 
     # --- a checkpoint of another configuration: refuse, or supersede (before writing) ---------
     ckpt_path = out / CHECKPOINT

@@ -252,3 +252,24 @@ def test_substitutes_name_what_replaces_the_papers_setting(tmp_path):
     for name in registered_methods():
         spec = get_method(name)
         assert spec.cls.substitutes(spec.resolved_params()) == {}, name
+
+
+@pytest.mark.parametrize("name", ["cyclegan", *METHODS])
+def test_bf16_autocast_and_channels_last_work_on_cpu(name):
+    """The two speed options are not silently ignored on CPU: convolutions run in bf16 under
+    amp_bf16, the networks are channels_last, and translations come back float32."""
+    m = make(name, amp_bf16=True, channels_last=True)
+    seen = []
+    hooks = [mod.register_forward_hook(lambda mod, i, o: seen.append(o.dtype))
+             for net in m.networks().values() for mod in net.modules()
+             if isinstance(mod, torch.nn.Conv2d)]
+    losses = m.train_step(batch(0))
+    for h in hooks:
+        h.remove()
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(torch.isfinite(v) for v in losses.values())
+    conv = next(mod for net in m.networks().values() for mod in net.modules()
+                if isinstance(mod, torch.nn.Conv2d) and mod.weight.shape[-1] > 1)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    out = m.translate(batch(1)["x"], "x2y")
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()

@@ -288,9 +288,19 @@ def test_config_written_first_even_if_data_missing(tmp_path):
 
 
 def test_bench_small(capsys):
-    (r,) = run_bench(["small"], device="cpu", iters=1, warmup=1)
+    import json
+
+    (r,) = run_bench(["small"], device="cpu", iters=1, warmup=1, repeats=2, as_json=True)
     assert r.iters_per_s > 0 and r.images_per_s == pytest.approx(r.iters_per_s)
-    assert "it/s" in capsys.readouterr().out
+    assert r.s_per_iter_min <= r.s_per_iter_median and len(r.block_seconds) == 2
+    assert r.gflop_per_iter > 0 and r.matmul_peak_gflops > 0 and r.peak_memory_mib > 0
+    assert r.achieved_gflops == pytest.approx(r.gflop_per_iter / r.s_per_iter_min)
+    record = json.loads(capsys.readouterr().out.strip())
+    assert record["config"] == "small" and record["fraction_of_peak"] > 0
+    # every counted op is linear in the batch: two pairs per iteration, exactly twice the FLOPs
+    (r2,) = run_bench(["small"], device="cpu", iters=1, warmup=0, repeats=1, batch_size=2)
+    assert r2.gflop_per_iter == pytest.approx(2 * r.gflop_per_iter, rel=1e-9)
+    assert "GFLOP/s" in capsys.readouterr().out
 
 
 def test_deterministic_cpu_training_skips_the_nan_fill_of_new_tensors(data_root, tmp_path,
