@@ -3,6 +3,7 @@ end to end with the metric regression check against results/reference/."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,14 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
     assert "claims reproduced" in (root / "tables" / "claims.md").read_text()
     assert (root / "claims" / "claims.png").stat().st_size > 10_000
     assert len(list((root / "stats").rglob("*.npz"))) == len(list((root / "metrics").rglob("*.csv")))
+    # the calibration row is in the tables, the sanity checks beside them
+    assert "Colour lookup (calibration)" in (root / "tables" / "table2.md").read_text()
+    sanity = pd.read_csv(root / "tables" / "sanity.csv")
+    assert set(sanity["method"]) == {"real_other_scenes", "input_as_output"}
+    assert set(sanity["direction"]) == {"label2photo", "photo2label", "map2photo", "photo2map"}
+    # every training run reported its progress and finished
+    for run in (root / "runs").glob("*/*/seed*"):
+        assert json.loads((run / "progress.json").read_text())["state"] == "done"
     # resolved configs are saved next to every result
     for run in (root / "runs").glob("*/*/seed*"):
         assert (run / "config.resolved.yaml").exists()
