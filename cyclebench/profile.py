@@ -66,6 +66,11 @@ def profile_runs(profile: dict[str, Any]) -> list[tuple[str, str, int]]:
             for s in profile["seeds"]]
 
 
+def profile_tasks(profile: dict[str, Any]) -> list[str]:
+    """The task names of a validated profile, in profile order."""
+    return list(profile["tasks"])
+
+
 def results_root(profile: dict[str, Any]) -> Path:
     """``<results_dir>/<profile>``: where every output of the profile goes."""
     return Path(profile["results_dir"]) / profile["profile"]

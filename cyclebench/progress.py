@@ -7,6 +7,7 @@ each checkpoint, at the end)::
 
     train cityscapes/cyclegan/seed0: iteration 4000/595000 (0.7%), 4.21 it/s, ETA 1d 15h 5m, G_adv 0.41 ...
 
+On a terminal the lines become a tqdm progress bar (the same numbers; logs get plain lines).
 The rate is measured over this process's own iterations (a resumed run does not count the
 iterations of the process before it), so the ETA is that of the machine it runs on now.
 """
@@ -54,6 +55,12 @@ class Progress:
         self.path = None if path is None else Path(path)
         self.t0 = self.last = clock()
         self.done = self.start
+        self.bar = None  # interactive runs (a terminal) get a progress bar instead of lines
+        if stream is not None and getattr(stream, "isatty", lambda: False)():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, initial=self.start, desc=what, file=stream,
+                            unit="it" if unit == "iteration" else unit, dynamic_ncols=True)
 
     def rate(self) -> float:
         """Steps per second of this process (0 before its first step)."""
@@ -78,11 +85,16 @@ class Progress:
                force: bool = False, state: str = "running") -> bool:
         """Record ``done`` steps; report when forced or when ``every_s`` has passed."""
         self.done = int(done)
+        if self.bar is not None:
+            self.bar.update(self.done - self.bar.n)
         now = self.clock()
         if not force and now - self.last < self.every_s:
             return False
         self.last = now
-        if self.stream is not None:
+        if self.bar is not None:
+            if extra:
+                self.bar.set_postfix({k: f"{v:.4g}" for k, v in extra.items()})
+        elif self.stream is not None:
             print(self.line(extra), file=self.stream, flush=True)
         if self.path is not None:
             self._write(state, extra)
@@ -90,6 +102,8 @@ class Progress:
 
     def finish(self, extra: Mapping[str, float] | None = None) -> None:
         self.update(self.done, extra, force=True, state="done")
+        if self.bar is not None:
+            self.bar.close()
 
     def _write(self, state: str, extra: Mapping[str, float] | None) -> None:
         record: dict[str, Any] = {

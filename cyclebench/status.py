@@ -5,7 +5,8 @@ Reads what the jobs leave in their folders, nothing else: ``model.pt`` / ``evalu
 has no lock, counts as running while the process its progress names is alive), ``progress.json``
 (written by :mod:`cyclebench.progress` about every 30 s: steps, rate, ETA, latest losses).
 A job with progress but neither a model nor a live lock was stopped (killed, preempted,
-failed): rerunning the workflow resumes it from its checkpoint.
+failed): the table shows its log's last line (the error of a failed job), and rerunning the
+workflow resumes it from its checkpoint.
 
 The profile files are the ones given to ``snakemake --configfile`` (default: the embedded
 default profile), so the table lists every training run of the profile, also those that have
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from cyclebench.locks import LOCK_NAME, lock_holder
-from cyclebench.profile import load_profile, profile_runs, results_root
+from cyclebench.profile import load_profile, profile_runs, profile_tasks, results_root
 from cyclebench.progress import PROGRESS_FILE, format_duration, read_progress
 
 DONE, RUNNING, STOPPED, WAITING = "done", "running", "stopped", "waiting"
@@ -38,8 +39,22 @@ def _alive(pid: Any) -> bool:
     return True
 
 
-def job_status(folder: Path, product: str, now: float | None = None) -> dict[str, Any]:
-    """The state of one job folder (``product``: the file that exists once it is done)."""
+def last_line(path: Path | None) -> str:
+    """The last non-empty line of a log ("" when there is none)."""
+    if path is None:
+        return ""
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [ln for ln in lines if ln]
+    return lines[-1][:160] if lines else ""
+
+
+def job_status(folder: Path, product: str, now: float | None = None,
+               log: Path | None = None) -> dict[str, Any]:
+    """The state of one job folder (``product``: the file that exists once it is done; ``log``:
+    the job's log, whose last line a stopped job shows)."""
     now = time.time() if now is None else now
     progress = read_progress(folder / PROGRESS_FILE) or {}
     holder = lock_holder(folder / LOCK_NAME)
@@ -59,6 +74,7 @@ def job_status(folder: Path, product: str, now: float | None = None) -> dict[str
         "total": progress.get("total"), "rate_per_s": progress.get("rate_per_s"),
         "eta_s": progress.get("eta_s") if state == RUNNING else None,
         "updated_s_ago": None if updated is None else max(0.0, now - float(updated)),
+        "log_line": last_line(log) if state == STOPPED else "",
     }
 
 
@@ -69,28 +85,32 @@ def _row(name: str, st: dict[str, Any]) -> list[str]:
     eta = format_duration(st["eta_s"]) if st["eta_s"] is not None else ""
     ago = f"{format_duration(st['updated_s_ago'])} ago" if st["updated_s_ago"] is not None else ""
     state = st["state"] + (f" (pid {st['pid']})" if st["state"] == RUNNING else "")
-    return [name, state, steps, pct, rate, eta, ago]
+    return [name, state, steps, pct, rate, eta, ago, st["log_line"]]
 
 
 def status_table(profile: dict[str, Any], now: float | None = None) -> tuple[list[list[str]],
                                                                              dict[str, int]]:
-    """Rows (job, state, steps, %, rate, ETA, last update) and the count per state."""
+    """Rows (job, state, steps, %, rate, ETA, last update, last log line of a stopped job) and
+    the count per state."""
     root = results_root(profile)
     jobs = []
-    if "cityscapes" in profile["tasks"]:
-        jobs.append(("evaluator cityscapes", root / "evaluator" / "cityscapes", "evaluator.pt"))
-    jobs += [(f"train {t}/{m}/seed{s}", root / "runs" / t / m / f"seed{s}", "model.pt")
+    # the log paths are the workflow's (workflow/rules/train.smk, eval.smk)
+    if "cityscapes" in profile_tasks(profile):
+        jobs.append(("evaluator cityscapes", root / "evaluator" / "cityscapes", "evaluator.pt",
+                     root / "logs" / "evaluator" / "cityscapes.log"))
+    jobs += [(f"train {t}/{m}/seed{s}", root / "runs" / t / m / f"seed{s}", "model.pt",
+              root / "logs" / "train" / t / m / f"seed{s}.log")
              for t, m, s in profile_runs(profile)]
     rows, counts = [], {DONE: 0, RUNNING: 0, STOPPED: 0, WAITING: 0}
-    for name, folder, product in jobs:
-        st = job_status(folder, product, now)
+    for name, folder, product, log in jobs:
+        st = job_status(folder, product, now, log)
         counts[st["state"]] += 1
         rows.append(_row(name, st))
     return rows, counts
 
 
 def render(rows: list[list[str]]) -> str:
-    head = ["job", "state", "steps", "%", "rate", "ETA", "last update"]
+    head = ["job", "state", "steps", "%", "rate", "ETA", "last update", "last log line"]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head] + rows]
     return "\n".join(lines)

@@ -91,3 +91,30 @@ def test_status_lists_every_run_of_the_profile(tmp_path, capsys, monkeypatch):
 def test_status_of_a_missing_profile_is_one_line(capsys):
     assert cli.main(["status", "nope.yaml"]) == 2
     assert "profile file not found: nope.yaml" in capsys.readouterr().err
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_not_lines():
+    clock, out = Clock(), Tty()
+    p = Progress("evaluator", 10, stream=out, clock=clock)
+    assert p.bar is not None
+    for i in range(1, 11):
+        clock.t += 5
+        p.update(i, {"loss": 0.5})
+    p.finish()
+    text = out.getvalue()
+    assert "10/10" in text and "evaluator" in text and "iteration 10/10" not in text
+
+
+def test_status_shows_the_last_log_line_of_a_stopped_job(tmp_path):
+    run, log = tmp_path / "run", tmp_path / "train.log"
+    run.mkdir()
+    (run / PROGRESS_FILE).write_text(json.dumps({"state": "running", "done": 1, "total": 4,
+                                                 "pid": 2 ** 22 + 7}))
+    log.write_text("train t/m/seed0: iteration 1/4\ncyclebench train: error: loss G is NaN\n\n")
+    st = job_status(run, "model.pt", log=log)
+    assert st["state"] == STOPPED and st["log_line"] == "cyclebench train: error: loss G is NaN"
