@@ -86,10 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cyclebench: error: unknown verb {verb!r}; verbs: {', '.join(VERBS)}",
               file=sys.stderr)
         return 2
-    # OpenMP's default wait policy lets idle worker threads spin; on a loaded node a
-    # multi-threaded job then competes with its own spinning threads. Set before torch loads
-    # (verb modules import it); an explicit OMP_WAIT_POLICY in the environment wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     entry = resolve(verb)
     try:
         return int(entry(rest) or 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -129,12 +128,3 @@ def test_check_names_the_malformed_or_empty_override_snakemake_would_not(tmp_pat
     err = capsys.readouterr().err
     assert str(override) in err and "1.0e-3" in err
 
-
-def test_jobs_get_the_passive_openmp_wait_policy_unless_set(monkeypatch):
-    good = str(REPO / "config" / "smoke.yaml")
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    assert cli.main(["check", good]) == 0
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    assert cli.main(["check", good]) == 0
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
