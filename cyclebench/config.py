@@ -70,9 +70,11 @@ def _coerce(name: str, tname: str, value: Any, source: str) -> Any:
     raise ConfigError(f"{source}: key {name!r} must be of type {tname}, got {value!r}")
 
 
-def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
-    """A YAML file holding a mapping (an empty file is an empty one): a missing, malformed or
-    non-mapping file is one ConfigError line naming it (``what``: "profile file", ...)."""
+def read_yaml_mapping(path: str | Path, what: str, empty_error: str | None = None
+                      ) -> dict[str, Any]:
+    """A YAML file holding a mapping (an empty file is an empty one, unless ``empty_error`` is
+    given: then it is that ConfigError): a missing, malformed or non-mapping file is one
+    ConfigError line naming it (``what``: "profile file", ...)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{what} not found: {path}")
@@ -81,6 +83,8 @@ def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     if data is None:
+        if empty_error is not None:
+            raise ConfigError(f"{path}: {empty_error}")
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at top level, got {type(data).__name__}")

@@ -43,18 +43,25 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def read_profile_file(path: str | Path) -> dict[str, Any]:
+# Snakemake refuses an empty --configfile (with a message that does not name it).
+SNAKEMAKE_EMPTY = "empty config file; Snakemake refuses it: write {} in it or drop it from " \
+                  "--configfile"
+
+
+def read_profile_file(path: str | Path, allow_empty: bool = True) -> dict[str, Any]:
     """One profile (or override) file as a mapping; a missing, malformed or non-mapping file
-    is one line naming it."""
-    return read_yaml_mapping(path, "profile file")
+    (and, unless ``allow_empty``, an empty one) is one line naming it."""
+    return read_yaml_mapping(path, "profile file",
+                             empty_error=None if allow_empty else SNAKEMAKE_EMPTY)
 
 
-def load_profile(*paths: str | Path) -> dict[str, Any]:
-    """Load and merge YAML profile files (later files override earlier), then validate."""
+def load_profile(*paths: str | Path, allow_empty: bool = True) -> dict[str, Any]:
+    """Load and merge YAML profile files (later files override earlier), then validate.
+    ``allow_empty=False`` refuses an empty file, as Snakemake does."""
     config: dict[str, Any] = {}
     files = []
     for path in paths:
-        data = read_profile_file(path)
+        data = read_profile_file(path, allow_empty)
         files.append((str(path), data))
         config = deep_merge(config, data)
     return validate_profile(config, source=", ".join(str(p) for p in paths), files=files)

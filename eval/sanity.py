@@ -31,12 +31,12 @@ from typing import Any, Sequence
 import pandas as pd
 
 from cyclebench.config import EvalConfig
-from cyclebench.datasets.meta import data_source, read_meta
+from cyclebench.datasets.meta import read_meta
 from cyclebench.tasks import get_task
-from cyclebench.utils import atomic_write_text, git_commit, parse_key_paths, resolve_device, \
-    set_threads
-from cyclebench.eval.metrics import ScoreContext, scorers_for
-from cyclebench.eval.rows import NONE, make_rows, write_rows
+from cyclebench.utils import atomic_write_text, parse_key_paths, resolve_device, set_threads
+from cyclebench.eval.metrics import ScoreContext
+from cyclebench.eval.rows import NONE, write_rows
+from cyclebench.eval.score import score_context
 
 CHECKS = {
     "real_other_scenes": "real target images of other scenes (training images under the val "
@@ -90,15 +90,10 @@ def sanity_rows(ecfg: EvalConfig, task: str, data_root: Path, *,
                 build_stand_in(check, data_root, src, tgt, folder)
                 ctx = ScoreContext(task=t, direction=direction, translations=folder,
                                    data_root=data_root, eval_config=ecfg, device=device,
-                                   evaluator_dir=evaluator_dir, fid_cache=fid_cache)
-                ctx._evaluator = loaded  # one evaluator load for every check
-                context = {"profile": ecfg.profile, "task": task, "direction": direction,
-                           "method": check, "seed": 0, "split": "val",
-                           "data_source": data_source(meta), "substitutes": NONE,
-                           "commit": git_commit()}
-                for scorer in scorers_for(task, direction):
-                    metrics, n, label, _ = scorer.compute(ctx)
-                    rows += make_rows(context, metrics, n_images=n, evaluator=label)
+                                   evaluator_dir=evaluator_dir, fid_cache=fid_cache,
+                                   _evaluator=loaded)  # one evaluator load for every check
+                rows += score_context(ctx, method=check, seed=0, meta=meta,
+                                      substitutes=NONE)[0]
                 loaded = ctx.loaded_evaluator
     return rows
 

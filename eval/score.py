@@ -86,20 +86,30 @@ def score_run(ecfg: EvalConfig, task: str, method: str, seed: int, direction: st
                        evaluator_dir=None if evaluator_dir is None else Path(evaluator_dir),
                        fid_cache=None if fid_cache is None else Path(fid_cache),
                        keep_stats=stats_out is not None)
-    context = {"profile": ecfg.profile, "task": task, "direction": direction,
-               "method": method, "seed": int(seed), "split": "val",
+    rows, stats = score_context(ctx, method=method, seed=seed, meta=meta,
+                               substitutes=substitutes)
+    if stats_out is not None:
+        write_stats(stats_out, {"profile": ecfg.profile, "task": task, "direction": direction,
+                                "method": method, "seed": int(seed)}, stats)
+    write_rows(out, rows)
+    return rows
+
+
+def score_context(ctx: ScoreContext, *, method: str, seed: int, meta: dict[str, Any],
+                  substitutes: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every scorer that applies to ``ctx``'s task and direction: (tidy rows labelled
+    ``method``/``seed``, per-image statistics when ``ctx.keep_stats``)."""
+    context = {"profile": ctx.eval_config.profile, "task": ctx.task.name,
+               "direction": ctx.direction, "method": method, "seed": int(seed), "split": "val",
                "data_source": data_source(meta), "substitutes": substitutes,
                "commit": git_commit()}
     rows: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
-    for scorer in scorers_for(task, direction):
+    for scorer in scorers_for(ctx.task.name, ctx.direction):
         metrics, n, label, per_image = scorer.compute(ctx)
         rows += make_rows(context, metrics, n_images=n, evaluator=label)
         stats.update(per_image)
-    if stats_out is not None:
-        write_stats(stats_out, {k: context[k] for k in STATS_KEYS}, stats)
-    write_rows(out, rows)
-    return rows
+    return rows, stats
 
 
 # What identifies a per-image statistics file (its rows' keys; nothing is parsed from paths).

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from cyclebench.errors import ConfigError
 from cyclebench.profile import (claims_config, data_config, eval_config, evaluator_config,
-                                read_profile_file, train_config, validate_profile)
+                                profile_runs, read_profile_file, train_config,
+                                validate_profile)
 from cyclebench.utils import use_interpreter_for_jobs
 from cyclebench.tasks import TASKS, all_directions
 
@@ -35,8 +36,7 @@ wildcard_constraints:
 
 def runs():
     """(task, method, seed) of every training run in the profile."""
-    return [(t, m, s) for t, tcfg in config["tasks"].items() for m in tcfg["methods"]
-            for s in SEEDS]
+    return profile_runs(config)
 
 
 def run_dir(task, method, seed):
