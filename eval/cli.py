@@ -7,6 +7,13 @@ their own modules).
         --translations DIR --data-root DATA --run-config RUN/config.resolved.yaml \\
         [--evaluator EVAL_DIR] [--fid-cache DIR] --out metrics.csv [--stats stats.npz] \\
         [--threads N]
+    cyclebench evaluate --config-json EVAL_CFG --task T --method M --seed K --run RUN \
+        --data-root DATA --directions D1 D2 --translations DIR1 DIR2 --out CSV1 CSV2 \
+        --stats NPZ1 NPZ2 [--evaluator EVAL_DIR] [--fid-cache DIR] [--threads N]
+
+``evaluate`` is ``translate`` then ``score`` for every listed direction of one run, in one
+process: the workflow's per-run job (one interpreter start-up and one import of torch instead
+of four; the outputs are the same files the two verbs write).
 
 Step configs (``--config-json``, ``--eval-config-json``) are JSON text (what the rules pass)
 or a JSON/YAML file.
@@ -18,6 +25,7 @@ import argparse
 from typing import Sequence
 
 from cyclebench.config import EvalConfig, EvaluatorConfig
+from cyclebench.errors import ConfigError
 from cyclebench.eval.score import score_run
 from cyclebench.eval.segmenter.training import train_evaluator
 
@@ -68,4 +76,48 @@ def score_main(argv: Sequence[str]) -> int:
                      run_config=args.run_config, out=args.out, evaluator_dir=args.evaluator,
                      fid_cache=args.fid_cache, stats_out=args.stats, threads=args.threads)
     print(f"{len(rows)} metric rows -> {args.out}")
+    return 0
+
+
+def evaluate_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cyclebench evaluate",
+                                description="Translate the val split with one run and score it, "
+                                            "for each listed direction (one process).")
+    p.add_argument("--config-json", required=True,
+                   help="the metric protocol: EvalConfig as JSON text or a JSON/YAML file")
+    p.add_argument("--task", required=True)
+    p.add_argument("--method", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--run", required=True, help="the run folder (model.pt, config.resolved.yaml)")
+    p.add_argument("--data-root", required=True, help="the task's prepared data (meta.json)")
+    p.add_argument("--directions", nargs="+", required=True)
+    p.add_argument("--translations", nargs="+", required=True,
+                   help="one output folder of translated PNGs per direction")
+    p.add_argument("--out", nargs="+", required=True, help="one metric CSV per direction")
+    p.add_argument("--stats", nargs="+", required=True,
+                   help="one per-image statistics .npz per direction")
+    p.add_argument("--evaluator", default=None, help="EVAL_DIR of `cyclebench evaluator`")
+    p.add_argument("--fid-cache", default=None, help="real-image FID/KID feature cache folder")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=8, help="translation batch size")
+    args = p.parse_args(argv)
+    n = len(args.directions)
+    for flag in ("translations", "out", "stats"):
+        if len(getattr(args, flag)) != n:
+            raise ConfigError(f"--{flag} lists {len(getattr(args, flag))} path(s) for "
+                              f"{n} direction(s) {args.directions}: give one per direction")
+    from cyclebench.cyclegan.translate import translate
+
+    ecfg = EvalConfig.from_arg(args.config_json)
+    run_config = f"{args.run}/config.resolved.yaml"
+    for direction, tdir, out, stats in zip(args.directions, args.translations, args.out,
+                                           args.stats):
+        paths = translate(args.run, direction, "val", tdir, data_root=args.data_root,
+                          device=ecfg.device, threads=args.threads, batch_size=args.batch_size)
+        rows = score_run(ecfg, args.task, args.method, args.seed, direction, translations=tdir,
+                         data_root=args.data_root, run_config=run_config, out=out,
+                         evaluator_dir=args.evaluator, fid_cache=args.fid_cache,
+                         stats_out=stats, threads=args.threads)
+        print(f"{direction}: {len(paths)} translations -> {tdir}; {len(rows)} metric rows -> {out}",
+              flush=True)
     return 0

@@ -11,8 +11,8 @@ from pathlib import Path
 from cyclebench import cli
 
 REPO = Path(__file__).resolve().parent.parent
-VERBS = ["check", "data", "train", "translate", "evaluator", "score", "sanity", "tables",
-         "plots", "study", "claims", "regress", "status", "bench"]
+VERBS = ["check", "data", "train", "translate", "evaluator", "score", "evaluate", "sanity", "tables",
+         "plots", "study", "claims", "regress", "timings", "status", "bench"]
 
 
 def test_help_lists_every_verb(capsys):

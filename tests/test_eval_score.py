@@ -374,3 +374,49 @@ def test_sanity_refuses_too_few_training_images(tmp_path):
         build_stand_in("real_other_scenes", tmp_path, "label", "photo", tmp_path / "out")
     with pytest.raises(KeyError, match="unknown sanity check 'nope'"):
         build_stand_in("nope", tmp_path, "label", "photo", tmp_path / "out")
+
+
+def test_evaluate_is_translate_then_score_for_each_direction(setup, tmp_path):
+    """`cyclebench evaluate` (the workflow's per-run job) writes exactly what `translate` and
+    `score` write separately, for both directions, and refuses mismatched path lists."""
+    from cyclebench.cyclegan.train import train
+    from cyclebench.cyclegan.translate import translate
+    from cyclebench.eval.cli import evaluate_main
+
+    res, eval_dir = setup
+    prof = _validated(_profile(res))
+    data = _data_root(prof, "cityscapes")
+    run = tmp_path / "run"
+    train(train_config(prof, "cityscapes", "colour_lookup", 3, data_root=data), run, quiet=True)
+    dirs = ["label2photo", "photo2label"]
+    one = {d: (tmp_path / "one" / d, tmp_path / "one" / f"{d}.csv", tmp_path / "one" / f"{d}.npz")
+           for d in dirs}
+    argv = ["--config-json", eval_config(prof).to_json(), "--task", "cityscapes",
+            "--method", "colour_lookup", "--seed", "3", "--run", str(run), "--data-root",
+            str(data), "--directions", *dirs,
+            "--translations", *(str(one[d][0]) for d in dirs),
+            "--out", *(str(one[d][1]) for d in dirs), "--stats", *(str(one[d][2]) for d in dirs),
+            "--evaluator", str(eval_dir), "--fid-cache", str(res / "t" / "cache" / "fid")]
+    assert evaluate_main(argv) == 0
+    for d in dirs:
+        sep = tmp_path / "sep" / d
+        translate(run, d, "val", sep, data_root=data)
+        assert sorted(p.name for p in one[d][0].glob("*.png")) == sorted(
+            p.name for p in sep.glob("*.png")) and len(list(sep.glob("*.png"))) == 6
+        for a in sep.glob("*.png"):
+            assert a.read_bytes() == (one[d][0] / a.name).read_bytes()
+        ref = tmp_path / "sep" / f"{d}.csv"
+        score_main(["--config-json", eval_config(prof).to_json(), "--task", "cityscapes",
+                    "--method", "colour_lookup", "--seed", "3", "--direction", d,
+                    "--translations", str(sep), "--data-root", str(data),
+                    "--run-config", str(run / "config.resolved.yaml"),
+                    "--evaluator", str(eval_dir), "--fid-cache", str(res / "t" / "cache" / "fid"),
+                    "--out", str(ref)])
+        got = {r["metric"]: r["value"] for r in read_rows(one[d][1])}
+        want = {r["metric"]: r["value"] for r in read_rows(ref)}
+        assert got == want and len(got) >= 3
+        assert one[d][2].exists()
+    bad = argv[:argv.index("--out")] + ["--out", str(tmp_path / "x.csv")] + \
+        argv[argv.index("--stats"):]
+    with pytest.raises(ValueError, match="--out lists 1 path"):
+        evaluate_main(bad)

@@ -36,17 +36,37 @@ def test_dry_run_every_profile(tmp_path, profile):
                     override(tmp_path, results_dir=str(tmp_path / "results")), "tables")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
-    for rule in ["prepare_data", "train", "translate", "score", "sanity", "make_tables",
+    for rule in ["prepare_data", "train", "evaluate_", "sanity", "make_tables",
                  "make_figures"]:
         assert rule in out, f"rule {rule} missing from the {profile} dry run"
     cfg = yaml.safe_load((REPO / "config" / f"{profile}.yaml").read_text())
     n_runs = sum(len(t["methods"]) for t in cfg["tasks"].values()) * len(cfg["seeds"])
-    # one train job per (task, method, seed), one translation and score per direction
+    # one train job per (task, method, seed) and one evaluate job (translate + score of both
+    # directions, one process) per run
     job_table = [line.split() for line in out.splitlines()]
     counts = {row[0]: int(row[1]) for row in job_table if len(row) == 2 and row[1].isdigit()}
     assert counts.get("train") == n_runs
-    assert counts.get("translate") == 2 * n_runs
-    assert counts.get("score") == 2 * n_runs
+    assert sum(n for rule, n in counts.items() if rule.startswith("evaluate_")) == n_runs
+    for task, tcfg in cfg["tasks"].items():
+        assert counts.get(f"evaluate_{task}") == len(tcfg["methods"]) * len(cfg["seeds"])
+
+
+def test_evaluate_job_passes_both_directions_explicitly(tmp_path):
+    """The per-run job translates and scores both directions of its task, every path on the
+    command line, in the same order for --directions, --translations, --out and --stats."""
+    res = snakemake("-n", "-p", "--configfile", "config/smoke.yaml",
+                    override(tmp_path, results_dir=str(tmp_path / "results")), "--", "metrics")
+    assert res.returncode == 0, res.stderr[-3000:]
+    cmds = [line for line in (res.stdout + res.stderr).splitlines()
+            if "cyclebench evaluate " in line]
+    cmd = next(c for c in cmds if "--task cityscapes --method cyclegan --seed 0" in c)
+    run = f"{tmp_path}/results/smoke/runs/cityscapes/cyclegan/seed0"
+    assert f"--run {run} " in cmd and "--directions label2photo photo2label " in cmd
+    for flag, folder, ext in (("--translations", "translations", ""), ("--out", "metrics", ".csv"),
+                              ("--stats", "stats", ".npz")):
+        base = f"{tmp_path}/results/smoke/{folder}/cityscapes/cyclegan/seed0"
+        assert f"{flag} {base}/label2photo{ext} {base}/photo2label{ext} " in cmd
+    assert "--evaluator " in cmd and "--fid-cache " in cmd
 
 
 def test_regress_targets_list_the_metric_files(tmp_path):

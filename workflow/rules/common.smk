@@ -1,5 +1,6 @@
 # Shared helpers: profile validation, paths, target lists and parameter views.
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -112,12 +113,13 @@ def fid_cache_dir():
     return f"{R}/cache/fid"
 
 
-def score_evaluator_inputs(wildcards):
-    """The evaluator a score job needs (the metric registry decides: FCN-scores, evaluator
-    features for FID/KID)."""
+def score_evaluator_inputs(task):
+    """The evaluator a task's score jobs need (the metric registry decides, per direction:
+    FCN-scores, evaluator features for FID/KID)."""
     from cyclebench.eval.metrics import needs_evaluator
 
-    needs = needs_evaluator(wildcards.task, wildcards.direction, config["eval"]["fid_extractor"])
+    fid = config["eval"]["fid_extractor"]
+    needs = any(needs_evaluator(task, d, fid) for d in TASKS[task].directions)
     return [f"{R}/evaluator/cityscapes/evaluator.pt"] if needs and USES_EVALUATOR else []
 
 
@@ -136,6 +138,20 @@ def grid_translations():
     return {f"{t}:{d}:{m}": translation_dir(t, m, seed, d)
             for t, tcfg in config["tasks"].items() for d in TASKS[t].directions
             for m in tcfg["methods"]}
+
+
+def benchmark_files():
+    """Every job's benchmark file upstream of the tables target (the timings step's input)."""
+    files = [f"{R}/benchmarks/data/{t}.tsv" for t in config["tasks"]]
+    files += [f"{R}/benchmarks/evaluator/cityscapes.tsv"] if USES_EVALUATOR else []
+    for t, m, s in runs():
+        files += [f"{R}/benchmarks/train/{t}/{m}/seed{s}.tsv",
+                  f"{R}/benchmarks/evaluate/{t}/{m}/seed{s}.tsv"]
+    files += [f"{R}/benchmarks/{name}/{name}.tsv" for name in ("sanity", "claims", "tables",
+                                                                "figures")]
+    if "maps" in config["tasks"]:
+        files += [f"{R}/benchmarks/study/{d}.tsv" for d in TASKS["maps"].directions]
+    return files
 
 
 def data_root_args():

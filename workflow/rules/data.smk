@@ -6,6 +6,8 @@ rule prepare_data:
         f"{R}/data/{{task}}/meta.json",
     log:
         f"{R}/logs/data/{{task}}.log",
+    benchmark:
+        f"{R}/benchmarks/data/{{task}}.tsv"
     params:
         cfg=data_config_json,
         out=lambda w: data_dir(w.task),

@@ -20,6 +20,8 @@ rule make_tables:
         },
     log:
         f"{R}/logs/tables.log",
+    benchmark:
+        f"{R}/benchmarks/tables/tables.tsv"
     params:
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
         metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
@@ -51,6 +53,8 @@ rule make_figures:
         ),
     log:
         f"{R}/logs/figures.log",
+    benchmark:
+        f"{R}/benchmarks/figures/figures.tsv"
     params:
         runs=lambda w, input: " ".join(f"--run {Path(p).parent}" for p in input.run_configs),
         translations=" ".join(f"--translations {k}={v}" for k, v in grid_translations().items()),
@@ -78,6 +82,8 @@ rule study_page:
         ),
     log:
         f"{R}/logs/study/{{direction}}.log",
+    benchmark:
+        f"{R}/benchmarks/study/{{direction}}.tsv"
     params:
         translations=lambda w: " ".join(f"--translations {a}" for a in study_translation_args(w)),
         data=lambda w: data_dir("maps"),
@@ -117,6 +123,8 @@ rule claims:
         ),
     log:
         f"{R}/logs/claims.log",
+    benchmark:
+        f"{R}/benchmarks/claims/claims.tsv"
     params:
         cfg=claims_config_json,
         out=lambda w, output: str(Path(output.csv).parent),
@@ -131,6 +139,41 @@ rule claims:
         "--figure {output.figure} > {log} 2>&1"
 
 
+# Where the DAG's time went: every job's benchmark file, by stage, and core use over time.
+rule timings:
+    input:
+        benchmark_files(),
+    output:
+        jobs=f"{R}/tables/timings.csv",
+        summary=report(
+            f"{R}/tables/timings_summary.csv",
+            caption="../report/timings.rst",
+            category="Benchmarks",
+            labels={"profile": config["profile"], "what": "time per stage (CSV)"},
+        ),
+        md=f"{R}/tables/timings.md",
+        figure=report(
+            f"{R}/benchmarks/timings.png",
+            caption="../report/timings.rst",
+            category="Benchmarks",
+            labels={"profile": config["profile"], "what": "time per stage, core use"},
+        ),
+    log:
+        f"{R}/logs/timings.log",
+    params:
+        # the benchmarks folder: the inputs span several stage folders, so it is their common path
+        root=lambda w, input: os.path.commonpath(list(input)),
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        ENV
+    shell:
+        "python3 -m cyclebench timings {input} --benchmark-root {params.root} "
+        "--out {output.jobs} --summary {output.summary} --markdown {output.md} "
+        "--figure {output.figure} > {log} 2>&1"
+
+
 rule tables:
     input:
         rules.make_tables.output,
@@ -138,6 +181,7 @@ rule tables:
         rules.claims.output,
         rules.sanity.output,
         study_pages(),
+        rules.timings.output,
 
 
 # `snakemake --configfile config/smoke.yaml regress`: the profile's metric rows against the

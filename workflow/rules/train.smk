@@ -1,4 +1,4 @@
-# Training (CycleGAN, ablations, baselines: one registry) and translation of the val split.
+# Training (CycleGAN, ablations, baselines: one registry); eval.smk translates and scores.
 
 
 rule train:
@@ -25,27 +25,6 @@ rule train:
     shell:
         "python3 -m cyclebench train --config-json {params.cfg:q} --out {params.out} "
         "--threads {threads} --restart-on-change > {log} 2>&1"
-
-
-rule translate:
-    input:
-        model=f"{R}/runs/{{task}}/{{method}}/seed{{seed}}/model.pt",
-        data=lambda w: data_marker(w.task),
-    output:
-        directory(f"{R}/translations/{{task}}/{{method}}/seed{{seed}}/{{direction}}"),
-    log:
-        f"{R}/logs/translate/{{task}}/{{method}}/seed{{seed}}/{{direction}}.log",
-    params:
-        run=lambda w: run_dir(w.task, w.method, w.seed),
-    threads: RES["eval_threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem_mb_eval"],
-    conda:
-        ENV
-    shell:
-        "python3 -m cyclebench translate --run {params.run} --direction {wildcards.direction} "
-        "--split val --out {output} --threads {threads} > {log} 2>&1"
 
 
 rule train_all:
