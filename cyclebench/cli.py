@@ -49,6 +49,8 @@ VERBS: dict[str, tuple[str, str]] = {
                "verdicts of the paper's claims, with bootstrap intervals"),
     "regress": ("cyclebench.eval.regress:main",
                 "compare metric rows with committed reference values"),
+    "curves": ("cyclebench.eval.curves:main",
+               "learning curves and best-vs-final checkpoint scores (train.snapshots)"),
     "timings": ("cyclebench.eval.timings:main",
                 "where a DAG's wall time went, from Snakemake's benchmark files"),
     "status": ("cyclebench.status:main",

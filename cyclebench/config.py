@@ -96,11 +96,15 @@ class StepConfig:
 
     # JSON pointer into the profile schema of the section whose bounds apply to this config
     SCHEMA: ClassVar[str] = ""
+    # keys added after files were written, with the value such files meant: an older
+    # config.resolved.yaml, checkpoint or model file still loads
+    ADDED_KEYS: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config"):
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a mapping, got {type(data).__name__}")
+        data = {**cls.ADDED_KEYS, **data}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
         if unknown:
@@ -167,11 +171,20 @@ class DataConfig(StepConfig):
     seed: int                          # synthetic generator seed (the profile's data_seed)
 
 
+def snapshot_epochs(total_epochs: int, n: int) -> list[int]:
+    """``n`` evenly spaced epochs strictly between 0 and ``total_epochs`` (the end is the final
+    model): round(total * i / (n + 1)) for i = 1..n, without repeats; fewer when the schedule
+    is too short (a 2-epoch run has one)."""
+    points = {int(round(total_epochs * i / (n + 1))) for i in range(1, n + 1)}
+    return sorted(e for e in points if 0 < e < total_epochs)
+
+
 @dataclass(frozen=True)
 class TrainConfig(StepConfig):
     """One training run: a registered method on one task with one seed."""
 
     SCHEMA: ClassVar[str] = "#/$defs/train_settings"
+    ADDED_KEYS: ClassVar[dict[str, Any]] = {"snapshots": 0}
 
     # --- identity ----------------------------------------------------------------------------
     profile: str                      # profile name (labels the run's outputs)
@@ -213,6 +226,12 @@ class TrainConfig(StepConfig):
     checkpoint_every: int             # iterations between atomic checkpoints (and at the end)
     log_every: int                    # iterations between train_log.csv rows
     sample_every: int                 # iterations between sample grids (0 = each epoch end)
+    # --- learning curves -----------------------------------------------------------------------
+    snapshots: int                    # inference weights kept at this many evenly spaced epochs
+
+    def snapshot_epochs(self) -> list[int]:
+        """The epochs after which the trainer keeps inference weights (``snapshots/``)."""
+        return snapshot_epochs(self.total_epochs, self.snapshots)
 
     @property
     def total_epochs(self) -> int:

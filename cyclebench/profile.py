@@ -17,7 +17,7 @@ from typing import Any
 
 from cyclebench import schema
 from cyclebench.config import (ClaimsConfig, DataConfig, EvalConfig, EvaluatorConfig, TrainConfig,
-                               read_yaml_mapping)
+                               read_yaml_mapping, snapshot_epochs)
 from cyclebench.errors import ConfigError
 from cyclebench.registry import get_method, registered_methods
 from cyclebench.tasks import get_task
@@ -71,6 +71,22 @@ def profile_runs(profile: dict[str, Any]) -> list[tuple[str, str, int]]:
     """(task, method, seed) of every training run of a validated profile, in profile order."""
     return [(t, m, int(s)) for t, tcfg in profile["tasks"].items() for m in tcfg["methods"]
             for s in profile["seeds"]]
+
+
+def run_epochs(profile: dict[str, Any], task: str, method: str) -> int:
+    """Epochs a run of ``method`` on ``task`` trains for (a method with ``fixed_epochs``, e.g.
+    the colour lookup, ignores the profile's schedule)."""
+    fixed = get_method(method).cls.fixed_epochs
+    if fixed is not None:
+        return int(fixed)
+    values = _train_settings(profile, task)
+    return int(values["n_epochs"]) + int(values["n_epochs_decay"])
+
+
+def run_snapshot_epochs(profile: dict[str, Any], task: str, method: str) -> list[int]:
+    """The epochs whose snapshots a run keeps and the learning curves score (``snapshots``)."""
+    return snapshot_epochs(run_epochs(profile, task, method),
+                           int(_train_settings(profile, task)["snapshots"]))
 
 
 def profile_tasks(profile: dict[str, Any]) -> list[str]:

@@ -37,6 +37,7 @@ from cyclebench.registry import Method, get_method
 
 CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
+SNAPSHOTS = "snapshots"  # learning curves: snapshots/epochNNN.pt, the format of model.pt
 RESOLVED = "config.resolved.yaml"
 LOG = "train_log.csv"
 FORMAT = 1
@@ -203,8 +204,9 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
 
 # --- configuration changes ----------------------------------------------------------------
 def comparable(d: dict[str, Any]) -> dict[str, Any]:
-    """A config dict without :data:`RUNTIME_KEYS`: what must match for a run to resume."""
-    return {k: v for k, v in d.items() if k not in RUNTIME_KEYS}
+    """A config dict without :data:`RUNTIME_KEYS`: what must match for a run to resume (a key
+    added after the checkpoint was written counts with the value such runs had)."""
+    return {k: v for k, v in {**TrainConfig.ADDED_KEYS, **d}.items() if k not in RUNTIME_KEYS}
 
 
 def supersede(out: Path, ckpt_path: Path) -> Path:
@@ -215,16 +217,23 @@ def supersede(out: Path, ckpt_path: Path) -> Path:
         n += 1
     dest = root / str(n)
     dest.mkdir(parents=True)
-    for name in (CHECKPOINT, MODEL, RESOLVED, LOG, "samples", "progress.json"):
+    for name in (CHECKPOINT, MODEL, RESOLVED, LOG, "samples", SNAPSHOTS, "progress.json"):
         if (out / name).exists():
             (out / name).rename(dest / name)
     return dest
 
 
+def snapshot_path(run_dir: str | Path, epoch: int) -> Path:
+    """Inference weights after ``epoch`` epochs (TrainConfig.snapshots), as model.pt holds them."""
+    return Path(run_dir) / SNAPSHOTS / f"epoch{int(epoch):03d}.pt"
+
+
 # --- the trained model ---------------------------------------------------------------------
-def load_method(run_dir: str | Path, device: torch.device | str = "cpu") -> Method:
-    """Rebuild a trained method from ``run_dir/model.pt`` for translation (eval mode)."""
-    path = Path(run_dir) / MODEL
+def load_method(run_dir: str | Path, device: torch.device | str = "cpu",
+                model_file: str | Path | None = None) -> Method:
+    """Rebuild a trained method from ``run_dir/model.pt`` (or ``model_file``, e.g. a learning
+    curve snapshot) for translation (eval mode)."""
+    path = Path(run_dir) / MODEL if model_file is None else Path(model_file)
     if not path.exists():
         raise FileNotFoundError(f"no trained model at {path} (train the run first)")
     remedy = (f"retrain the run: delete {path} (or the whole run directory {path.parent}) "

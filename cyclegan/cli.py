@@ -82,6 +82,20 @@ def bench_main(argv: Sequence[str]) -> int:
     b.add_argument("--amp-bf16", action="store_true", help="bf16 autocast (CPU and CUDA)")
     b.add_argument("--channels-last", action="store_true", help="channels_last (CPU and CUDA)")
     b.add_argument("--json", action="store_true", help="one JSON object per configuration")
+    g = sub.add_parser("gpu-check", help="train the paper's CycleGAN 128 and pix2pix 256 a few "
+                       "hundred iterations per mode (fp32, bf16, channels_last, compile): "
+                       "finite losses, bf16/compiled tracking fp32, speed-ups")
+    g.add_argument("--device", default="cuda")
+    g.add_argument("--configs", default="cyclegan128,pix2pix256")
+    g.add_argument("--modes", default="fp32,bf16,channels_last,compile")
+    g.add_argument("--iters", type=int, default=200)
+    g.add_argument("--warmup", type=int, default=20)
+    g.add_argument("--workers", type=int, default=4, help="DataLoader worker processes")
+    g.add_argument("--tolerance", type=float, default=0.25,
+                   help="largest relative difference of a loss term's mean from fp32's")
+    g.add_argument("--compile-backend", default="inductor")
+    g.add_argument("--threads", type=int, default=1)
+    g.add_argument("--json", action="store_true")
     d = sub.add_parser("data", help="time the synthetic data generators")
     d.add_argument("--task", default="cityscapes", choices=["cityscapes", "maps"])
     d.add_argument("--n", type=int, default=100)
@@ -91,6 +105,15 @@ def bench_main(argv: Sequence[str]) -> int:
     if args.what == "data":
         bench_generator(args.task, args.n, args.size, args.full_size)
         return 0
+    if args.what == "gpu-check":
+        from cyclebench.cyclegan.gpu_check import run_gpu_check
+
+        results = run_gpu_check([c for c in args.configs.split(",") if c],
+                                [m for m in args.modes.split(",") if m], device=args.device,
+                                iters=args.iters, warmup=args.warmup, workers=args.workers,
+                                tolerance=args.tolerance, compile_backend=args.compile_backend,
+                                threads=args.threads, as_json=args.json)
+        return 0 if all(r.status == "ok" for r in results) else 1
     if args.iters < 1 or args.warmup < 0 or args.repeats < 1:
         raise ConfigError("--iters and --repeats must be >= 1 and --warmup >= 0")
     run_bench([c for c in args.configs.split(",") if c], device=args.device, iters=args.iters,

@@ -12,7 +12,9 @@ its ablations, the baselines) and writes, in ``out_dir``:
   nets, optimisers, image pools, python/numpy/torch RNG states, epoch and position in it
   (``cyclegan.checkpoint``);
 * ``model.pt`` -- at the end: inference weights, resolved config and method name (only
-  tensors and primitive containers: loads with ``torch.load(weights_only=True)``).
+  tensors and primitive containers: loads with ``torch.load(weights_only=True)``);
+* ``snapshots/epochNNN.pt`` -- with ``snapshots`` > 0: the same after each of that many evenly
+  spaced epochs (:meth:`TrainConfig.snapshot_epochs`), for the learning curves.
 
 Running it again on the same ``out_dir`` resumes from ``checkpoint.pt`` (only the runtime keys
 in ``RUNTIME_KEYS`` -- device, threads, workers, logging/checkpoint intervals, data_root -- may
@@ -52,6 +54,7 @@ from torch.utils.data import DataLoader
 
 from cyclebench.config import ConfigError, TrainConfig
 from cyclebench.cyclegan.checkpoint import (CHECKPOINT, FORMAT, LOG, MODEL, RESOLVED,
+                                            snapshot_path,
                                             CorruptCheckpointError, NonFiniteStateError,
                                             check_finite_state, comparable,
                                             corrupt_checkpoint_message, first_non_finite,
@@ -250,6 +253,13 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
         }, ckpt_path)
         saved[0] = global_iter
 
+    snapshot_at = set(cfg.snapshot_epochs())
+
+    def save_snapshot(epoch_done: int) -> None:
+        atomic_torch_save({"format": FORMAT, "method": cfg.method, "config": cfg.to_dict(),
+                           "weights": method.inference_state_dict(), "epoch": epoch_done,
+                           "global_iter": global_iter}, snapshot_path(out, epoch_done))
+
     epoch = start_epoch
     if global_iter < total_iters:
         method.set_epoch(epoch)
@@ -272,6 +282,10 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
                 (not cfg.sample_every and end_of_epoch):
             save_samples(method, samples,
                          out / "samples" / f"epoch{epoch:03d}_iter{global_iter:07d}.png", device)
+        if end_of_epoch and global_iter // ipe in snapshot_at:
+            # before the checkpoint of this iteration: a run killed in between retrains the
+            # epoch from an earlier checkpoint and writes the same snapshot again
+            save_snapshot(global_iter // ipe)
         at_checkpoint = global_iter % cfg.checkpoint_every == 0 or global_iter == total_iters
         if at_checkpoint:
             save_checkpoint()

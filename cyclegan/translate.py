@@ -26,13 +26,14 @@ from cyclebench.utils import (resolve_device, save_png, seed_everything, set_thr
 
 def translate(run_dir: str | Path, direction: str, split: str, out_dir: str | Path,
               data_root: str | Path | None = None, device: str = "auto", threads: int = 1,
-              batch_size: int = 8) -> list[Path]:
-    """Translate every source image of ``split``; returns the written paths (sorted by name)."""
+              batch_size: int = 8, model_file: str | Path | None = None) -> list[Path]:
+    """Translate every source image of ``split``; returns the written paths (sorted by name).
+    ``model_file``: weights other than ``run_dir/model.pt`` (a learning-curve snapshot)."""
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     set_threads(threads)
     dev = resolve_device(device)
-    method = load_method(run_dir, dev)
+    method = load_method(run_dir, dev, model_file=model_file)
     cfg = method.cfg
     task = get_task(cfg.task)
     try:

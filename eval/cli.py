@@ -9,7 +9,8 @@ their own modules).
         [--threads N]
     cyclebench evaluate --config-json EVAL_CFG --task T --method M --seed K --run RUN \
         --data-root DATA --directions D1 D2 --translations DIR1 DIR2 --out CSV1 CSV2 \
-        --stats NPZ1 NPZ2 [--evaluator EVAL_DIR] [--fid-cache DIR] [--threads N]
+        [--stats NPZ1 NPZ2] [--model RUN/snapshots/epochNNN.pt] [--evaluator EVAL_DIR] \
+        [--fid-cache DIR] [--threads N]
 
 ``evaluate`` is ``translate`` then ``score`` for every listed direction of one run, in one
 process: the workflow's per-run job (one interpreter start-up and one import of torch instead
@@ -94,16 +95,20 @@ def evaluate_main(argv: Sequence[str]) -> int:
     p.add_argument("--translations", nargs="+", required=True,
                    help="one output folder of translated PNGs per direction")
     p.add_argument("--out", nargs="+", required=True, help="one metric CSV per direction")
-    p.add_argument("--stats", nargs="+", required=True,
+    p.add_argument("--stats", nargs="+", default=None,
                    help="one per-image statistics .npz per direction")
+    p.add_argument("--model", default=None,
+                   help="weights to translate with instead of RUN/model.pt (a learning-curve "
+                        "snapshot, RUN/snapshots/epochNNN.pt)")
     p.add_argument("--evaluator", default=None, help="EVAL_DIR of `cyclebench evaluator`")
     p.add_argument("--fid-cache", default=None, help="real-image FID/KID feature cache folder")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=8, help="translation batch size")
     args = p.parse_args(argv)
     n = len(args.directions)
+    stats_files = args.stats if args.stats is not None else [None] * n
     for flag in ("translations", "out", "stats"):
-        if len(getattr(args, flag)) != n:
+        if getattr(args, flag) is not None and len(getattr(args, flag)) != n:
             raise ConfigError(f"--{flag} lists {len(getattr(args, flag))} path(s) for "
                               f"{n} direction(s) {args.directions}: give one per direction")
     from cyclebench.cyclegan.translate import translate
@@ -111,9 +116,10 @@ def evaluate_main(argv: Sequence[str]) -> int:
     ecfg = EvalConfig.from_arg(args.config_json)
     run_config = f"{args.run}/config.resolved.yaml"
     for direction, tdir, out, stats in zip(args.directions, args.translations, args.out,
-                                           args.stats):
+                                           stats_files):
         paths = translate(args.run, direction, "val", tdir, data_root=args.data_root,
-                          device=ecfg.device, threads=args.threads, batch_size=args.batch_size)
+                          device=ecfg.device, threads=args.threads, batch_size=args.batch_size,
+                          model_file=args.model)
         rows = score_run(ecfg, args.task, args.method, args.seed, direction, translations=tdir,
                          data_root=args.data_root, run_config=run_config, out=out,
                          evaluator_dir=args.evaluator, fid_cache=args.fid_cache,

@@ -28,8 +28,8 @@ from cyclebench.errors import ConfigError
 from cyclebench.utils import atomic_write_bytes, atomic_write_text
 
 # the order stages run in (unknown stages follow, alphabetically)
-STAGE_ORDER = ["data", "evaluator", "train", "evaluate", "sanity", "claims", "tables",
-               "figures", "study"]
+STAGE_ORDER = ["data", "evaluator", "train", "evaluate", "curve", "sanity", "claims", "tables",
+               "figures", "study", "curves"]
 
 
 def read_benchmark(path: Path, root: Path) -> dict:

@@ -12,7 +12,7 @@ from cyclebench import cli
 
 REPO = Path(__file__).resolve().parent.parent
 VERBS = ["check", "data", "train", "translate", "evaluator", "score", "evaluate", "sanity", "tables",
-         "plots", "study", "claims", "regress", "timings", "status", "bench"]
+         "plots", "study", "claims", "regress", "curves", "timings", "status", "bench"]
 
 
 def test_help_lists_every_verb(capsys):

@@ -133,6 +133,21 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
     sanity = pd.read_csv(root / "tables" / "sanity.csv")
     assert set(sanity["method"]) == {"real_other_scenes", "input_as_output"}
     assert set(sanity["direction"]) == {"label2photo", "photo2label", "map2photo", "photo2map"}
+    # learning curves (smoke: train.snapshots 1 -> epoch 1 of 2 and the final model)
+    curves = pd.read_csv(root / "tables" / "learning_curves.csv")
+    assert sorted(curves["epoch"].unique()) == [1, 2]
+    assert curves.groupby(["task", "method"])["epoch"].nunique().eq(2).all()
+    assert set(curves["method"]) == {p.name for p in (root / "runs").glob("*/*")}
+    assert "best checkpoint" in (root / "tables" / "best_vs_final.md").read_text()
+    for task in ("cityscapes", "maps"):
+        assert (root / "curves" / f"{task}.png").stat().st_size > 10_000
+    assert not (root / "curves" / "translations").exists() or not any(
+        (root / "curves" / "translations").rglob("*.png"))  # temporary: only the rows stay
+    # where the time went: one benchmark file per job, summarised by stage
+    timings = pd.read_csv(root / "tables" / "timings_summary.csv").set_index("stage")
+    assert timings.loc["train", "jobs"] == 18 and timings.loc["evaluate", "jobs"] == 18
+    assert timings.loc["curve", "jobs"] == 18
+    assert (root / "benchmarks" / "timings.png").stat().st_size > 10_000
     # every training run reported its progress and finished
     for run in (root / "runs").glob("*/*/seed*"):
         assert json.loads((run / "progress.json").read_text())["state"] == "done"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from cyclebench.errors import ConfigError
 from cyclebench.profile import (claims_config, data_config, eval_config, evaluator_config,
-                                profile_runs, read_profile_file, train_config,
-                                validate_profile)
+                                profile_runs, read_profile_file, run_epochs,
+                                run_snapshot_epochs, train_config, validate_profile)
 from cyclebench.utils import use_interpreter_for_jobs
 from cyclebench.tasks import TASKS, all_directions
 
@@ -33,11 +33,35 @@ wildcard_constraints:
     method="[a-z0-9_]+",
     seed=r"\d+",
     direction="|".join(all_directions()),
+    epoch=r"\d{3}",
 
 
 def runs():
     """(task, method, seed) of every training run in the profile."""
     return profile_runs(config)
+
+
+def curve_points():
+    """(task, method, seed, epoch) of every learning-curve snapshot (train.snapshots)."""
+    return [(t, m, s, e) for t, m, s in runs() for e in run_snapshot_epochs(config, t, m)]
+
+
+CURVES = bool(curve_points())
+
+
+def curve_metric_file(task, method, seed, epoch, direction):
+    """``epoch``: a number, or the ``"{epoch}"`` wildcard in a rule's output pattern."""
+    e = epoch if isinstance(epoch, str) else f"{int(epoch):03d}"
+    return f"{R}/curves/metrics/{task}/{method}/seed{seed}/epoch{e}/{direction}.csv"
+
+
+def curve_point_args():
+    """``--point EPOCH CSV`` of every snapshot's and every final model's metric rows."""
+    pts = [(e, curve_metric_file(t, m, s, e, d)) for t, m, s, e in curve_points()
+           for d in TASKS[t].directions]
+    pts += [(run_epochs(config, t, m), f"{R}/metrics/{t}/{m}/seed{s}/{d}.csv")
+            for t, m, s in runs() for d in TASKS[t].directions]
+    return pts
 
 
 def run_dir(task, method, seed):
@@ -147,8 +171,10 @@ def benchmark_files():
     for t, m, s in runs():
         files += [f"{R}/benchmarks/train/{t}/{m}/seed{s}.tsv",
                   f"{R}/benchmarks/evaluate/{t}/{m}/seed{s}.tsv"]
-    files += [f"{R}/benchmarks/{name}/{name}.tsv" for name in ("sanity", "claims", "tables",
-                                                                "figures")]
+    files += [f"{R}/benchmarks/curve/{t}/{m}/seed{s}/epoch{e:03d}.tsv"
+              for t, m, s, e in curve_points()]
+    names = ["sanity", "claims", "tables", "figures"] + (["curves"] if CURVES else [])
+    files += [f"{R}/benchmarks/{name}/{name}.tsv" for name in names]
     if "maps" in config["tasks"]:
         files += [f"{R}/benchmarks/study/{d}.tsv" for d in TASKS["maps"].directions]
     return files

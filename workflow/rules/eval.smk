@@ -79,6 +79,57 @@ for _task in config["tasks"]:
             "{params.evaluator} --fid-cache {params.fid_cache} --threads {threads} > {log} 2>&1"
 
 
+# Learning curves (train.snapshots > 0): each snapshot of a run translated and scored like its
+# final model; the translations are temporary (only the metric rows are kept).
+for _task in config["tasks"] if CURVES else []:
+    _dirs = TASKS[_task].directions
+
+    rule:
+        name:
+            f"curve_{_task}"
+        input:
+            # model.pt is written after every snapshot: the run's snapshots are all on disk
+            model=f"{R}/runs/{_task}/{{method}}/seed{{seed}}/model.pt",
+            run_config=f"{R}/runs/{_task}/{{method}}/seed{{seed}}/config.resolved.yaml",
+            data=data_marker(_task),
+            evaluator=score_evaluator_inputs(_task),
+        output:
+            translations=[
+                temp(directory(f"{R}/curves/translations/{_task}/{{method}}/seed{{seed}}/"
+                               f"epoch{{epoch}}/{d}"))
+                for d in _dirs
+            ],
+            csv=[curve_metric_file(_task, "{method}", "{seed}", "{epoch}", d) for d in _dirs],
+        log:
+            f"{R}/logs/curve/{_task}/{{method}}/seed{{seed}}/epoch{{epoch}}.log",
+        benchmark:
+            f"{R}/benchmarks/curve/{_task}/{{method}}/seed{{seed}}/epoch{{epoch}}.tsv"
+        params:
+            cfg=eval_config_json,
+            task=_task,
+            directions=" ".join(_dirs),
+            run=lambda w, input: str(Path(input.model).parent),
+            snapshot=lambda w, input: f"{Path(input.model).parent}/snapshots/epoch{w.epoch}.pt",
+            data_root=lambda w, input: str(Path(input.data).parent),
+            evaluator=lambda w, input: (
+                f"--evaluator {Path(input.evaluator[0]).parent}" if input.evaluator else ""
+            ),
+            fid_cache=fid_cache_dir(),
+        threads: RES["eval_threads"]
+        resources:
+            gpu=RES["gpu"],
+            mem_mb=RES["mem_mb_eval"],
+        conda:
+            ENV
+        shell:
+            "python3 -m cyclebench evaluate --config-json {params.cfg:q} --task {params.task} "
+            "--method {wildcards.method} --seed {wildcards.seed} --run {params.run} "
+            "--model {params.snapshot} --data-root {params.data_root} "
+            "--directions {params.directions} --translations {output.translations} "
+            "--out {output.csv} {params.evaluator} --fid-cache {params.fid_cache} "
+            "--threads {threads} > {log} 2>&1"
+
+
 rule metrics:
     input:
         metric_files(),

@@ -139,6 +139,50 @@ rule claims:
         "--figure {output.figure} > {log} 2>&1"
 
 
+# Learning curves and best-vs-final checkpoint scores (only with train.snapshots > 0).
+rule learning_curves:
+    input:
+        [csv for _, csv in curve_point_args()] if CURVES else [],
+    output:
+        curves=report(
+            f"{R}/tables/learning_curves.csv",
+            caption="../report/curves.rst",
+            category="Learning curves",
+            labels={"profile": config["profile"], "what": "every point (CSV)"},
+        ),
+        best=report(
+            f"{R}/tables/best_vs_final.csv",
+            caption="../report/curves.rst",
+            category="Learning curves",
+            labels={"profile": config["profile"], "what": "best vs final checkpoint (CSV)"},
+        ),
+        md=f"{R}/tables/best_vs_final.md",
+        figures=[
+            report(
+                f"{R}/curves/{t}.png",
+                caption="../report/curves.rst",
+                category="Learning curves",
+                labels={"profile": config["profile"], "what": f"{t} curves"},
+            )
+            for t in config["tasks"]
+        ],
+    log:
+        f"{R}/logs/curves.log",
+    benchmark:
+        f"{R}/benchmarks/curves/curves.tsv"
+    params:
+        points=" ".join(f"--point {e} {csv}" for e, csv in curve_point_args()),
+        figures=" ".join(f"--figure {t}={R}/curves/{t}.png" for t in config["tasks"]),
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        ENV
+    shell:
+        "python3 -m cyclebench curves {params.points} --out {output.curves} "
+        "--best-vs-final {output.best} --markdown {output.md} {params.figures} > {log} 2>&1"
+
+
 # Where the DAG's time went: every job's benchmark file, by stage, and core use over time.
 rule timings:
     input:
@@ -182,6 +226,7 @@ rule tables:
         rules.sanity.output,
         study_pages(),
         rules.timings.output,
+        rules.learning_curves.output if CURVES else [],
 
 
 # `snakemake --configfile config/smoke.yaml regress`: the profile's metric rows against the
