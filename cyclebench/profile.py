@@ -74,13 +74,13 @@ def profile_runs(profile: dict[str, Any]) -> list[tuple[str, str, int]]:
 
 
 def run_epochs(profile: dict[str, Any], task: str, method: str) -> int:
-    """Epochs a run of ``method`` on ``task`` trains for (a method with ``fixed_epochs``, e.g.
-    the colour lookup, ignores the profile's schedule)."""
-    fixed = get_method(method).cls.fixed_epochs
-    if fixed is not None:
-        return int(fixed)
+    """Epochs a run of ``method`` on ``task`` trains for (``Method.schedule``: the colour
+    lookup's fixed passes, CUT's official ratio to CycleGAN's schedule)."""
+    spec = get_method(method)
     values = _train_settings(profile, task)
-    return int(values["n_epochs"]) + int(values["n_epochs_decay"])
+    params = _method_params(profile, method, f"profile {profile['profile']}")
+    n, d = spec.cls.schedule(params, int(values["n_epochs"]), int(values["n_epochs_decay"]))
+    return n + d
 
 
 def run_snapshot_epochs(profile: dict[str, Any], task: str, method: str) -> list[int]:

@@ -55,6 +55,22 @@ class Method:
     fixed_epochs: int | None = None
 
     @classmethod
+    def schedule(cls, params: dict[str, Any], n_epochs: int, n_epochs_decay: int
+                 ) -> tuple[int, int]:
+        """The (n_epochs, n_epochs_decay) this method trains for, given the profile's (which
+        scale CycleGAN's 100 + 100) and the resolved ``params``: a method whose official
+        schedule differs from CycleGAN's keeps its ratio to it (CUT: 200 + 200)."""
+        if cls.fixed_epochs is not None:
+            return int(cls.fixed_epochs), 0
+        return int(n_epochs), int(n_epochs_decay)
+
+    @classmethod
+    def full_view_from_epoch(cls, n_epochs: int) -> int | None:
+        """From this 0-based epoch on the training images are resized to the crop size (no
+        random crop); None: always crop (the official CycleGAN loader)."""
+        return None
+
+    @classmethod
     def substitutes(cls, params: dict[str, Any]) -> dict[str, str]:
         """What this method, run with the resolved ``method_params`` ``params``, substitutes for
         the paper's setting: ``{what: name of the stand-in}`` (e.g.

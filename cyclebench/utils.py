@@ -50,6 +50,13 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return torch.device(spec)
 
 
+def cpu_path_tag() -> str:
+    """The vector instruction set torch's CPU kernels run with (``AVX2``, ``AVX512``...): the
+    smoke DAG's numbers are exact for one such path and drift across them."""
+    tag = str(torch.backends.cpu.get_cpu_capability())
+    return "".join(c if c.isalnum() else "_" for c in tag) or "unknown"
+
+
 def use_interpreter_for_jobs(executable: str) -> None:
     """Put ``executable``'s folder first on PATH, so that the jobs' ``python3 -m cyclebench``
     is the interpreter that runs Snakemake (no environment activation needed)."""

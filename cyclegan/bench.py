@@ -11,7 +11,12 @@ name         image size  n_blocks  ngf / ndf    what
 ``default``  64x64       6         16 / 16      the default profile (34x34 PatchGAN)
 ``128``      128x128     6         64 / 64      the paper's Cityscapes setting
 ``256``      256x256     9         64 / 64      the paper's maps setting
+``pix2pix``  256x256     U-Net-256 64 / 64      pix2pix at the paper's maps setting
 ===========  ==========  ========  ===========  ========================================
+
+``pix2pix`` times one direction of the method (``G: X -> Y`` and its conditional
+discriminator: one official pix2pix iteration); the registered method trains two such
+independent one-way models per step (``baselines.common.DirectionalMethod``).
 
 Per configuration: seconds per iteration (min and median over ``repeats`` timed blocks of
 ``iters`` iterations), images/s (``batch_size`` x,y pairs per iteration), the FLOP count of one
@@ -35,7 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cyclebench.profile import default_train_config
 from cyclebench.config import ConfigError
-from cyclebench.cyclegan.model import CycleGAN
+from cyclebench.registry import get_method
 from cyclebench.utils import resolve_device, set_threads
 
 CONFIGS = {
@@ -43,7 +48,10 @@ CONFIGS = {
     "default": dict(crop_size=64, n_blocks=6, ngf=16, ndf=16, n_layers_d=2),
     "128": dict(crop_size=128, n_blocks=6, ngf=64, ndf=64),
     "256": dict(crop_size=256, n_blocks=9, ngf=64, ndf=64),
+    "pix2pix": dict(crop_size=256, ngf=64, ndf=64),
 }
+# configurations of another method than CycleGAN, and how one of their iterations is timed
+METHOD_OF = {"pix2pix": "pix2pix"}
 
 
 @dataclass
@@ -135,11 +143,17 @@ def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int =
                  repeats: int = 3, threads: int = 1, peak: float | None = None) -> BenchResult:
     if name not in CONFIGS:
         raise ConfigError(f"unknown bench config {name!r}; known: {sorted(CONFIGS)}")
-    cfg = default_train_config(method="cyclegan", batch_size=batch_size, amp_bf16=amp_bf16,
+    method_name = METHOD_OF.get(name, "cyclegan")
+    spec = get_method(method_name)
+    cfg = default_train_config(method=method_name, batch_size=batch_size, amp_bf16=amp_bf16,
                                channels_last=channels_last, device=str(device),
-                               method_params=dict(CycleGAN.default_params), **CONFIGS[name])
+                               method_params=spec.resolved_params(), **CONFIGS[name])
     torch.manual_seed(0)
-    method = CycleGAN(cfg, device)
+    method = spec.cls(cfg, device)
+    if method_name == "pix2pix":  # one official pix2pix iteration: one direction
+        step = lambda b: method.direction_step("x2y", b["x"], b["y"])  # noqa: E731
+    else:
+        step = method.train_step
     size = cfg.crop_size
     gen = torch.Generator().manual_seed(0)
     # A few distinct synthetic batches, already on the device (no disk, no host->device copy).
@@ -154,16 +168,16 @@ def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int =
         torch.backends.cudnn.benchmark = True
         torch.cuda.reset_peak_memory_stats(device)
     for i in range(warmup):
-        method.train_step(batches[i % len(batches)])
+        step(batches[i % len(batches)])
     counter = FlopCounterMode(display=False)
     with counter:  # one counted step, outside the timed blocks
-        method.train_step(batches[0])
+        step(batches[0])
     _sync(device)
     blocks = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for i in range(iters):
-            losses = method.train_step(batches[i % len(batches)])
+            losses = step(batches[i % len(batches)])
         _sync(device)
         blocks.append(time.perf_counter() - t0)
     for k, v in losses.items():  # one check at the end, outside the timed loop

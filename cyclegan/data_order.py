@@ -21,9 +21,10 @@ from cyclebench.config import TrainConfig
 from cyclebench.datasets.torch_data import PairedDataset, UnpairedDataset
 
 
-def make_train_dataset(cfg: TrainConfig, paired: bool, train: bool = True, split: str = "train"):
+def make_train_dataset(cfg: TrainConfig, paired: bool, train: bool = True, split: str = "train",
+                       full_view_from: int | None = None):
     cls = PairedDataset if paired else UnpairedDataset
-    return cls(cfg.data_root, cfg.task, split, cfg, train=train)
+    return cls(cfg.data_root, cfg.task, split, cfg, train=train, full_view_from=full_view_from)
 
 
 class RunBatchSampler(Sampler):

@@ -92,10 +92,13 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
     if not cfg.data_root:
         raise ConfigError("key 'data_root' is empty: where is the prepared data?")
     cfg = dataclasses.replace(cfg, method_params=params)
-    fixed = get_method(cfg.method).cls.fixed_epochs
-    if fixed is not None:  # a statistic, not an optimisation: the profile's schedule is moot
-        cfg = dataclasses.replace(cfg, n_epochs=fixed, n_epochs_decay=0)
-    return cfg
+    # the method's schedule: a fixed number of passes (a statistic, not an optimisation), or
+    # the profile's scaled by the method's official ratio to CycleGAN's (CUT, FastCUT)
+    n, d = get_method(cfg.method).cls.schedule(params, cfg.n_epochs, cfg.n_epochs_decay)
+    if n + d < 1:
+        raise ConfigError(f"method {cfg.method!r}: its schedule of the profile's "
+                          f"{cfg.n_epochs} + {cfg.n_epochs_decay} epochs is {n} + {d} epochs")
+    return dataclasses.replace(cfg, n_epochs=n, n_epochs_decay=d)
 
 
 # --- the trainer -----------------------------------------------------------------------------
@@ -195,7 +198,8 @@ def _train(cfg: TrainConfig, out: Path, *, max_iters: int | None,
     resolved["provenance"] = provenance(device=device, seed=cfg.seed)
     atomic_write_yaml(out / RESOLVED, resolved)
 
-    dataset = make_train_dataset(cfg, spec.cls.paired)
+    dataset = make_train_dataset(cfg, spec.cls.paired,
+                                 full_view_from=spec.cls.full_view_from_epoch(cfg.n_epochs))
     ipe = iterations_per_epoch(cfg, len(dataset))
     total_iters = ipe * cfg.total_epochs
     method = spec.cls(cfg, device)

@@ -238,11 +238,16 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"({args.tolerances})")
         return 0
     counts = problems["status"].value_counts().to_dict()
-    print(f"regression check FAILED against {args.reference}: "
-          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    from cyclebench.utils import cpu_path_tag
+
+    print(f"regression check FAILED against {args.reference} (this machine's CPU path: "
+          f"{cpu_path_tag()}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     print(format_report(problems))
     print("\nIf the change is intended, regenerate the reference and commit it:\n"
-          "  make reference   (or: cyclebench regress --metrics-csv ... "
+          "  make reference   (it writes results/reference/<profile>.<CPU path>.csv; a machine "
+          "on another vector instruction set needs its own, since the smoke DAG's numbers "
+          "drift across them)\n"
+          "  (or: cyclebench regress --metrics-csv ... "
           + "".join(f"--evaluator-csv {c} " for c in args.evaluator_csv)
           + f"--reference {args.reference} --tolerances {args.tolerances} --update)")
     return 1

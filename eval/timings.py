@@ -129,7 +129,7 @@ def render_figure(jobs: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None
     import matplotlib.pyplot as plt
 
     stages = [s for s in summary["stage"] if s != "all"]
-    colours = dict(zip(stages, plt.get_cmap("tab10").colors))
+    colours = {s: plt.get_cmap("tab20")(i % 20) for i, s in enumerate(stages)}
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 2]})
     per = summary[summary["stage"] != "all"]
     ax1.barh(per["stage"], per["job_seconds"] / 60, color=[colours[s] for s in per["stage"]])

@@ -15,7 +15,7 @@ from cyclebench import cli
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "docs" / "CONTRACTS.md", REPO / "README.md", REPO / "baselines" / "README.md"]
 # a command: `cyclebench <verb> [<subcommand>] ...` up to the end of its code span or line
-COMMAND = re.compile(r"cyclebench ([a-z]+)((?: [a-z]+)?)([^`\n]*(?:\n  [^`\n]*)*)")
+COMMAND = re.compile(r"cyclebench ([a-z]+)((?: [a-z][a-z-]*)?)([^`\n]*(?:\n  [^`\n]*)*)")
 
 
 def _help(verb: str, sub: str = "") -> str:

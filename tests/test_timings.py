@@ -72,3 +72,15 @@ def test_a_file_outside_the_root_or_not_a_benchmark_is_named(tmp_path, capsys):
                        str(tmp_path / "a.csv"), "--summary", str(tmp_path / "b.csv")])
         err = capsys.readouterr().err
         assert rc == 2 and str(f) in err and msg in err
+
+
+def test_the_figure_draws_every_stage_of_a_full_dag(tmp_path):
+    """Eleven stages (every rule of a profile with learning curves): more than one palette."""
+    from cyclebench.eval.timings import STAGE_ORDER, render_figure
+
+    root = tmp_path / "benchmarks"
+    files = [_bench(root, f"{stage}/job.tsv", 2, 1, 1_000_000 + 3 * i)
+             for i, stage in enumerate(STAGE_ORDER)]
+    jobs = job_table(files, root)
+    render_figure(jobs, summary_table(jobs), tmp_path / "t.png")
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"

@@ -137,7 +137,11 @@ def split_by_name(split_dir: Path, x_dir: Path, x_files: list[Path], y_dir: Path
 
 
 class _TaskDataset(Dataset):
-    def __init__(self, data_root: str | Path, task: str, split: str, cfg, train: bool):
+    def __init__(self, data_root: str | Path, task: str, split: str, cfg, train: bool,
+                 full_view_from: int | None = None):
+        # full_view_from: from this 0-based epoch on, resize to crop_size (no random crop: the
+        # whole image, still flipped); CUT's data loader does so once the lr decays
+        self.full_view_from = full_view_from
         self.root = Path(data_root)
         self.task = get_task(task)
         self.split = split
@@ -163,21 +167,25 @@ class _TaskDataset(Dataset):
         epoch, position, index = parse_key(key)
         return np.random.default_rng([_SALT, self.seed, epoch, position, index]), index
 
-    def crop_params(self, rng: np.random.Generator) -> tuple[int, int, bool]:
+    def crop_params(self, rng: np.random.Generator, epoch: int = 0) -> tuple[int, int, bool, int]:
+        """(left, top, flip, load size) of one training image."""
         if not self.train:
-            return 0, 0, False
-        span = self.load_size - self.crop_size
+            return 0, 0, False, self.crop_size
+        load = self.load_size
+        if self.full_view_from is not None and epoch >= self.full_view_from:
+            load = self.crop_size
+        span = load - self.crop_size
         left = int(rng.integers(0, span + 1))
         top = int(rng.integers(0, span + 1))
         flip = self.flip and bool(rng.random() < 0.5)
-        return left, top, flip
+        return left, top, flip, load
 
-    def transform(self, path: Path, params: tuple[int, int, bool]) -> torch.Tensor:
+    def transform(self, path: Path, params: tuple[int, int, bool, int]) -> torch.Tensor:
         img = load_image(path)
         if not self.train:
             return to_tensor(resize(img, self.crop_size))
-        left, top, flip = params
-        img = resize(img, self.load_size)
+        left, top, flip, load = params
+        img = resize(img, load)
         img = img.crop((left, top, left + self.crop_size, top + self.crop_size))
         t = to_tensor(img)
         return torch.flip(t, dims=[2]) if flip else t
@@ -187,8 +195,8 @@ class UnpairedDataset(_TaskDataset):
     """Unaligned X/Y images; disjoint halves on the train split (see the module docstring)."""
 
     def __init__(self, data_root: str | Path, task: str, split: str, cfg, train: bool = True,
-                 disjoint: bool | None = None):
-        super().__init__(data_root, task, split, cfg, train)
+                 disjoint: bool | None = None, full_view_from: int | None = None):
+        super().__init__(data_root, task, split, cfg, train, full_view_from)
         x_files = list_images(self.folder(self.task.x))
         y_files = list_images(self.folder(self.task.y))
         self.disjoint = (split == "train") if disjoint is None else bool(disjoint)
@@ -204,18 +212,20 @@ class UnpairedDataset(_TaskDataset):
 
     def __getitem__(self, key) -> dict[str, torch.Tensor]:
         rng, index = self.rng(key)
+        epoch = parse_key(key)[0]
         x_path = self.x_files[index % len(self.x_files)]
         y_path = self.y_files[int(rng.integers(0, len(self.y_files)))]
-        x = self.transform(x_path, self.crop_params(rng))
-        y = self.transform(y_path, self.crop_params(rng))
+        x = self.transform(x_path, self.crop_params(rng, epoch))
+        y = self.transform(y_path, self.crop_params(rng, epoch))
         return {"x": x, "y": y}
 
 
 class PairedDataset(_TaskDataset):
     """Aligned (x, y) pairs with the same name; the same crop and flip on both."""
 
-    def __init__(self, data_root: str | Path, task: str, split: str, cfg, train: bool = True):
-        super().__init__(data_root, task, split, cfg, train)
+    def __init__(self, data_root: str | Path, task: str, split: str, cfg, train: bool = True,
+                 full_view_from: int | None = None):
+        super().__init__(data_root, task, split, cfg, train, full_view_from)
         x_files = list_images(self.folder(self.task.x))
         y_dir = self.folder(self.task.y)
         list_images(y_dir)  # missing/empty folder error names it
@@ -235,7 +245,7 @@ class PairedDataset(_TaskDataset):
     def __getitem__(self, key) -> dict[str, torch.Tensor]:
         rng, index = self.rng(key)
         x_path, y_path = self.pairs[index % len(self.pairs)]
-        params = self.crop_params(rng)
+        params = self.crop_params(rng, parse_key(key)[0])
         return {"x": self.transform(x_path, params), "y": self.transform(y_path, params)}
 
 

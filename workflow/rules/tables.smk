@@ -242,7 +242,7 @@ rule regress:
     params:
         metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
-        reference=reference_csv(),
+        reference=lambda w: reference_csv(),
         tolerances=tolerances_yaml(),
     threads: 1
     resources:
@@ -255,8 +255,9 @@ rule regress:
         "&& cp {log} {output}"
 
 
-# `make reference` (snakemake ... --forcerun update_reference update_reference): rewrite the
-# committed reference from the profile's metric rows after an intended change.
+# `make reference` (snakemake ... --forcerun update_reference update_reference): rewrite this CPU
+# path's committed reference (results/reference/<profile>.<path>.csv) from the profile's metric
+# rows after an intended change; commit it.
 rule update_reference:
     input:
         metrics=metric_files(),
@@ -268,7 +269,7 @@ rule update_reference:
     params:
         metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
-        reference=reference_csv(),
+        reference=lambda w: platform_reference_csv(),
         tolerances=tolerances_yaml(),
     threads: 1
     resources:
