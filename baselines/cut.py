@@ -57,6 +57,7 @@ from torch import nn
 from cyclebench.baselines.common import DIRECTION_NETS, DirectionalMethod, require_number
 from cyclebench.config import ConfigError
 from cyclebench.cyclegan.losses import lsgan_loss
+from cyclebench.cyclegan.schedule import set_lr
 from cyclebench.cyclegan.networks import ResnetBlock, _instance_norm
 from cyclebench.gan import discriminator_loss, set_requires_grad
 from cyclebench.registry import register_method, register_variant
@@ -285,7 +286,7 @@ class CUT(DirectionalMethod):
     def __init__(self, cfg, device) -> None:
         super().__init__(cfg, device)
         self.nce_layers = sorted(int(i) for i in self.params["nce_layers"])
-        for direction, head in HEADS.items():  # empty until the first step (official: lazy)
+        for head in HEADS.values():  # empty until the first step (official: lazy)
             self.nets[head] = PatchHead(int(self.params["netF_nc"])).to(self.device)
         for name, net in self.nets.items():  # official init_type 'xavier', init_gain 0.02
             if name not in HEADS.values():
@@ -309,15 +310,10 @@ class CUT(DirectionalMethod):
         head = self.nets[HEADS[direction]]
         head.create(self._head_channels(self.nets[g_name]), self.cfg.init_gain)
         head.to(self.device)
-        self.optimizers[HEADS[direction]] = self.make_adam(head.parameters())
-        if self._epoch is not None:
-            self.set_epoch(self._epoch)
-
-    _epoch: int | None = None
-
-    def set_epoch(self, epoch: int) -> None:
-        self._epoch = epoch
-        super().set_epoch(epoch)
+        opt = self.make_adam(head.parameters())
+        # created mid-epoch: it takes the epoch's learning rate from its generator's optimiser
+        set_lr(opt, self.optimizers[g_name].param_groups[0]["lr"])
+        self.optimizers[HEADS[direction]] = opt
 
     # --- one iteration of one direction ------------------------------------------------------
     def _forward(self, G, src, tgt):

@@ -21,7 +21,6 @@ is what tells "the method is worse" from "the budget is too short".
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 from typing import Sequence
 
@@ -30,7 +29,7 @@ import pandas as pd
 
 from cyclebench.errors import ConfigError
 from cyclebench.tasks import get_task
-from cyclebench.utils import atomic_write_bytes, atomic_write_text, parse_key_paths
+from cyclebench.utils import atomic_write_text, parse_key_paths
 from cyclebench.eval.metrics import display_name, format_value, higher_is_better, metrics_for
 from cyclebench.eval.rows import read_rows
 
@@ -108,9 +107,7 @@ def render_markdown(table: pd.DataFrame) -> str:
 
 
 def render_figure(curves: pd.DataFrame, task: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    from cyclebench.eval.plots import save_figure  # the project's PNG writer; sets Agg first
     import matplotlib.pyplot as plt
 
     df = curves[curves["task"] == task]
@@ -139,10 +136,7 @@ def render_figure(curves: pd.DataFrame, task: str, path: Path) -> None:
     axes[0][-1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"{task}: learning curves (mean over seeds, band +-1 std)", fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

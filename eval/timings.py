@@ -17,7 +17,6 @@ A file's stage is its first folder under ``--benchmark-root`` (``train``, ``eval
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cyclebench.errors import ConfigError
-from cyclebench.utils import atomic_write_bytes, atomic_write_text
+from cyclebench.utils import atomic_write_text
 
 # the order stages run in (unknown stages follow, alphabetically)
 STAGE_ORDER = ["data", "evaluator", "train", "evaluate", "curve", "sanity", "claims", "tables",
@@ -123,9 +122,7 @@ def render_markdown(summary: pd.DataFrame) -> str:
 
 
 def render_figure(jobs: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    from cyclebench.eval.plots import save_figure  # the project's PNG writer; sets Agg first
     import matplotlib.pyplot as plt
 
     stages = [s for s in summary["stage"] if s != "all"]
@@ -149,10 +146,7 @@ def render_figure(jobs: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None
     ax2.set_title("core use over time")
     ax2.legend(fontsize=7, ncol=2, loc="upper right")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
