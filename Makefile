@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cyclebench-installed
 
-.PHONY: setup tables report test test-fast smoke reference lint clean-results gpu-check
+.PHONY: setup tables report test test-fast smoke reference lint clean-results gpu-check \
+	cluster-setup test-cluster
 
 setup: $(STAMP)
 
@@ -40,6 +41,22 @@ test: setup
 ## make test-fast: unit tests only (skips the end-to-end smoke DAG)
 test-fast: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## make test-cluster (as root): the smoke DAG through the SLURM executor plugin on a real
+##   one-node SLURM that it starts on this machine (tests/cluster/start.sh) and stops after
+SLURM_STATE ?= /tmp/cyclebench-slurm
+test-cluster: setup cluster-setup
+	CYCLEBENCH_SLURM_STATE=$(SLURM_STATE) bash tests/cluster/start.sh
+	SLURM_CONF=$(SLURM_STATE)/slurm.conf CYCLEBENCH_SLURM_STATE=$(SLURM_STATE) \
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest --cluster -v -s \
+		tests/test_cluster.py $(PYTEST_ARGS); rc=$$?; \
+		CYCLEBENCH_SLURM_STATE=$(SLURM_STATE) bash tests/cluster/stop.sh; exit $$rc
+
+## make cluster-setup (as root): the Debian packages of that cluster, once
+cluster-setup:
+	@command -v slurmctld >/dev/null && command -v munged >/dev/null || { \
+		apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge; }
 
 ## make reference: re-run the smoke profile and rewrite results/reference/ (after an intended change)
 reference: setup

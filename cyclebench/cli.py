@@ -53,6 +53,8 @@ VERBS: dict[str, tuple[str, str]] = {
                "learning curves and best-vs-final checkpoint scores (train.snapshots)"),
     "timings": ("cyclebench.eval.timings:main",
                 "where a DAG's wall time went, from Snakemake's benchmark files"),
+    "steganography": ("cyclebench.eval.steganography:main",
+                      "off-palette signal in photo -> labels maps (a diagnostic for claim A3)"),
     "status": ("cyclebench.status:main",
                "where every long job of a profile stands (done, running + ETA, stopped)"),
     "bench": ("cyclebench.cyclegan.cli:bench_main",

@@ -1,16 +1,18 @@
 """``cyclebench status [FILE...]``: where every long job of a profile stands.
 
-Reads what the jobs leave in their folders, nothing else: ``model.pt`` / ``evaluator.pt``
-(done), the run lock (a live process holds it: running, with its PID; the evaluator, which
-has no lock, counts as running while the process its progress names is alive), ``progress.json``
-(written by :mod:`cyclebench.progress` about every 30 s: steps, rate, ETA, latest losses).
+Reads what the jobs leave in their folders, nothing else: ``model.pt`` / ``evaluator.pt`` /
+an evaluate job's metric CSVs (done), the run lock (a live process holds it: running, with its
+PID; the evaluator and the evaluate jobs, which have no lock, count as running while the
+process their progress names is alive), ``progress.json`` (written by
+:mod:`cyclebench.progress` about every 30 s: steps, rate, ETA, latest losses).
 A job with progress but neither a model nor a live lock was stopped (killed, preempted,
 failed): the table shows its log's last line (the error of a failed job), and rerunning the
 workflow resumes it from its checkpoint.
 
 The profile files are the ones given to ``snakemake --configfile`` (default: the embedded
-default profile), so the table lists every training run of the profile, also those that have
-not started.
+default profile), so the table lists every long job of the profile (the evaluator, every
+training run, every run's evaluate job and every learning-curve snapshot's), also those that
+have not started.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from cyclebench.locks import LOCK_NAME, lock_holder
-from cyclebench.profile import load_profile, profile_runs, profile_tasks, results_root
+from cyclebench.profile import (load_profile, profile_runs, profile_tasks, results_root,
+                                run_snapshot_epochs)
 from cyclebench.progress import PROGRESS_FILE, format_duration, read_progress
+from cyclebench.tasks import get_task
 
 DONE, RUNNING, STOPPED, WAITING = "done", "running", "stopped", "waiting"
 
@@ -51,16 +55,17 @@ def last_line(path: Path | None) -> str:
     return lines[-1][:160] if lines else ""
 
 
-def job_status(folder: Path, product: str, now: float | None = None,
+def job_status(folder: Path, product: str | Sequence[str], now: float | None = None,
                log: Path | None = None) -> dict[str, Any]:
-    """The state of one job folder (``product``: the file that exists once it is done; ``log``:
-    the job's log, whose last line a stopped job shows)."""
+    """The state of one job folder (``product``: the file, or files, in the folder that exist
+    once it is done; ``log``: the job's log, whose last line a stopped job shows)."""
     now = time.time() if now is None else now
     progress = read_progress(folder / PROGRESS_FILE) or {}
     holder = lock_holder(folder / LOCK_NAME)
     if holder is None and progress.get("state") == "running" and _alive(progress.get("pid")):
         holder = str(progress["pid"])  # a job without a lock (the evaluator), still alive
-    if (folder / product).exists():
+    products = [product] if isinstance(product, str) else list(product)
+    if all((folder / p).exists() for p in products):
         state = DONE
     elif holder is not None:
         state = RUNNING
@@ -98,9 +103,18 @@ def status_table(profile: dict[str, Any], now: float | None = None) -> tuple[lis
     if "cityscapes" in profile_tasks(profile):
         jobs.append(("evaluator cityscapes", root / "evaluator" / "cityscapes", "evaluator.pt",
                      root / "logs" / "evaluator" / "cityscapes.log"))
+    runs = profile_runs(profile)
     jobs += [(f"train {t}/{m}/seed{s}", root / "runs" / t / m / f"seed{s}", "model.pt",
-              root / "logs" / "train" / t / m / f"seed{s}.log")
-             for t, m, s in profile_runs(profile)]
+              root / "logs" / "train" / t / m / f"seed{s}.log") for t, m, s in runs]
+    # translate + score of each run (and of each learning-curve snapshot): one CSV per direction
+    jobs += [(f"evaluate {t}/{m}/seed{s}", root / "metrics" / t / m / f"seed{s}",
+              [f"{d}.csv" for d in get_task(t).directions],
+              root / "logs" / "evaluate" / t / m / f"seed{s}.log") for t, m, s in runs]
+    jobs += [(f"curve {t}/{m}/seed{s}/epoch{e:03d}",
+              root / "curves" / "metrics" / t / m / f"seed{s}" / f"epoch{e:03d}",
+              [f"{d}.csv" for d in get_task(t).directions],
+              root / "logs" / "curve" / t / m / f"seed{s}" / f"epoch{e:03d}.log")
+             for t, m, s in runs for e in run_snapshot_epochs(profile, t, m)]
     rows, counts = [], {DONE: 0, RUNNING: 0, STOPPED: 0, WAITING: 0}
     for name, folder, product, log in jobs:
         st = job_status(folder, product, now, log)

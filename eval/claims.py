@@ -19,6 +19,10 @@ the task, the metrics and the pairwise comparisons it implies ("``better`` beats
   the segmentation scores, lower for FID/KID), ``contradicted`` when entirely on the other side,
   ``inconclusive`` otherwise; ``not run`` when the profile lacks a method, direction or seed.
 
+A claim marked ``extra: true`` is not a finding of the 2017 paper but a later paper's about one
+of the extra rows (CUT's, sourced to Park et al. 2020): its ``origin`` is ``extra`` and the
+summary counts it apart from the paper's claims.
+
 A claim's verdict summarises its comparisons: ``reproduced`` only if all are,
 ``contradicted`` if any is, ``not run`` if none ran, else ``inconclusive``.  Both levels are
 rows of ``claims.csv``.
@@ -44,10 +48,10 @@ from cyclebench.tasks import get_task
 
 CLAIMS_FILE = Path(__file__).resolve().parent / "data" / "paper_claims.yaml"
 
-COLUMNS = ["profile", "level", "claim", "source", "comparison", "task", "direction", "metric",
-           "higher_is_better", "better", "worse", "better_mean", "worse_mean", "difference",
-           "ci_low", "ci_high", "confidence", "n_seeds", "seeds", "n_images", "n_bootstrap",
-           "verdict", "note"]
+COLUMNS = ["profile", "level", "claim", "origin", "source", "comparison", "task", "direction",
+           "metric", "higher_is_better", "better", "worse", "better_mean", "worse_mean",
+           "difference", "ci_low", "ci_high", "confidence", "n_seeds", "seeds", "n_images",
+           "n_bootstrap", "verdict", "note"]
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not run")
 
 
@@ -72,6 +76,9 @@ class Claim:
     statement: str
     task: str
     comparisons: tuple[Comparison, ...]
+    # "paper": a finding of Zhu et al. 2017 (the count the harness answers for); "extra": a
+    # later paper's finding about an extra row (e.g. CUT's), reported beside, never mixed in
+    origin: str = "paper"
 
 
 # --- the claims file ----------------------------------------------------------------------
@@ -128,8 +135,11 @@ def load_claims(path: str | Path = CLAIMS_FILE) -> list[Claim]:
                       for d in spec["directions"] for w in worse for m in raw["metrics"]]
         if not comps:
             raise ConfigError(f"{where}: no comparisons")
+        extra = raw.get("extra", False)
+        if not isinstance(extra, bool):
+            raise ConfigError(f"{where}: 'extra' must be true or false, got {extra!r}")
         claims.append(Claim(cid, str(raw["source"]), " ".join(str(raw["statement"]).split()),
-                            task.name, tuple(comps)))
+                            task.name, tuple(comps), "extra" if extra else "paper"))
     return claims
 
 
@@ -244,7 +254,7 @@ def evaluate(claims: Sequence[Claim], rows: pd.DataFrame, stats: Iterable[dict[s
                            if (c.task, c.direction, c.better, s, c.metric) in values
                            and (c.task, c.direction, c.worse, s, c.metric) in values)
             rec = dict(profile=cfg.profile, level="comparison", claim=claim.id,
-                       source=claim.source, comparison=c.label, task=c.task,
+                       origin=claim.origin, source=claim.source, comparison=c.label, task=c.task,
                        direction=c.direction, metric=c.metric, higher_is_better=higher,
                        better=c.better, worse=c.worse, better_mean=math.nan,
                        worse_mean=math.nan, difference=math.nan, ci_low=math.nan,
@@ -277,7 +287,8 @@ def evaluate(claims: Sequence[Claim], rows: pd.DataFrame, stats: Iterable[dict[s
         verdicts = [r["verdict"] for r in comp_recs]
         counts = {v: verdicts.count(v) for v in VERDICTS if verdicts.count(v)}
         recs.append(dict(
-            profile=cfg.profile, level="claim", claim=claim.id, source=claim.source,
+            profile=cfg.profile, level="claim", claim=claim.id, origin=claim.origin,
+            source=claim.source,
             comparison=claim.statement, task=claim.task,
             direction=";".join(dict.fromkeys(r["direction"] for r in comp_recs)),
             metric=";".join(dict.fromkeys(r["metric"] for r in comp_recs)),
@@ -292,14 +303,23 @@ def evaluate(claims: Sequence[Claim], rows: pd.DataFrame, stats: Iterable[dict[s
     return pd.DataFrame(recs, columns=COLUMNS)
 
 
-def summary(table: pd.DataFrame) -> str:
-    """"N of M claims reproduced, K contradicted (I inconclusive, U not run)"."""
-    claims = table[table["level"] == "claim"]
+def _count(claims: pd.DataFrame, noun: str) -> str:
     v = claims["verdict"].value_counts().to_dict()
-    text = (f"{v.get('reproduced', 0)} of {len(claims)} claims reproduced, "
+    text = (f"{v.get('reproduced', 0)} of {len(claims)} {noun} reproduced, "
             f"{v.get('contradicted', 0)} contradicted")
     rest = [f"{v[k]} {k}" for k in ("inconclusive", "not run") if v.get(k)]
     return text + (f" ({', '.join(rest)})" if rest else "")
+
+
+def summary(table: pd.DataFrame) -> str:
+    """"N of M claims reproduced, K contradicted (I inconclusive, U not run)" over the 2017
+    paper's claims; extra claims (later papers' findings about extra rows) are counted after
+    it, separately, so that they never change the paper's count."""
+    claims = table[table["level"] == "claim"]
+    origin = claims["origin"] if "origin" in claims else pd.Series("paper", index=claims.index)
+    text = _count(claims[origin != "extra"], "claims")
+    extra = claims[origin == "extra"]
+    return text + (f"; {_count(extra, 'extra claims')}" if len(extra) else "")
 
 
 def comparison_label(row) -> str:

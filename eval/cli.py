@@ -23,10 +23,12 @@ or a JSON/YAML file.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Sequence
 
 from cyclebench.config import EvalConfig, EvaluatorConfig
 from cyclebench.errors import ConfigError
+from cyclebench.progress import PROGRESS_FILE, Progress
 from cyclebench.eval.score import score_run
 from cyclebench.eval.segmenter.training import train_evaluator
 
@@ -115,8 +117,14 @@ def evaluate_main(argv: Sequence[str]) -> int:
 
     ecfg = EvalConfig.from_arg(args.config_json)
     run_config = f"{args.run}/config.resolved.yaml"
-    for direction, tdir, out, stats in zip(args.directions, args.translations, args.out,
-                                           stats_files):
+    # beside the metric CSVs, for `cyclebench status` (a killed job shows as stopped)
+    what = f"evaluate {args.task}/{args.method}/seed{args.seed}" + (
+        f" ({Path(args.model).stem})" if args.model else "")
+    progress = Progress(what, n, unit="direction", stream=None,
+                        path=Path(args.out[0]).parent / PROGRESS_FILE)
+    progress.update(0, force=True)
+    for i, (direction, tdir, out, stats) in enumerate(zip(args.directions, args.translations,
+                                                          args.out, stats_files)):
         paths = translate(args.run, direction, "val", tdir, data_root=args.data_root,
                           device=ecfg.device, threads=args.threads, batch_size=args.batch_size,
                           model_file=args.model)
@@ -126,4 +134,6 @@ def evaluate_main(argv: Sequence[str]) -> int:
                          stats_out=stats, threads=args.threads)
         print(f"{direction}: {len(paths)} translations -> {tdir}; {len(rows)} metric rows -> {out}",
               flush=True)
+        progress.update(i + 1, force=True)
+    progress.finish()
     return 0

@@ -11,7 +11,8 @@ Rows are keyed by ``task, direction, method, seed, metric``.  A row passes when
 
 with the metric's ``abs`` / ``rel`` from the tolerance YAML (a bare number means ``abs`` only;
 NaN equals NaN).  A row also fails when it is missing from the current run, new (not in the
-reference), or when its ``n_images``, ``data_source``, ``substitutes`` (what the method's run
+reference; with ``--allow-unreferenced-methods``, rows of a method the reference has no row of
+at all are listed as not checked instead, for a reference from another CPU path), or when its ``n_images``, ``data_source``, ``substitutes`` (what the method's run
 used in place of the paper's setting) or evaluator *kind* changed (the part of ``evaluator``
 before ``@``: the hash after it identifies trained weights, which may differ in the last bits
 across machines).
@@ -57,6 +58,7 @@ from cyclebench.eval.table_build import KEY, collect_metric_rows
 REFERENCE_COLUMNS = ["profile"] + KEY + ["value", "n_images", "evaluator", "data_source",
                                           "substitutes", "commit"]
 REPORT_COLUMNS = ["status"] + KEY + ["reference", "current", "diff", "tolerance", "detail"]
+UNREFERENCED = "unreferenced"  # listed, not failed (--allow-unreferenced-methods)
 
 
 @dataclass(frozen=True)
@@ -151,13 +153,18 @@ def load_reference(path: str | Path) -> pd.DataFrame:
     return ref
 
 
-def compare(current: pd.DataFrame, reference: pd.DataFrame,
-            tolerances: Tolerances) -> pd.DataFrame:
-    """Every problem as a row of ``REPORT_COLUMNS`` (empty frame: all within tolerance)."""
+def compare(current: pd.DataFrame, reference: pd.DataFrame, tolerances: Tolerances,
+            allow_unreferenced: bool = False) -> pd.DataFrame:
+    """Every problem as a row of ``REPORT_COLUMNS`` (empty frame: all within tolerance).
+
+    ``allow_unreferenced``: rows of a (task, method) with no row at all in the reference are
+    reported as ``unreferenced`` (not a failure) instead of ``new``: for a reference measured
+    on another CPU path, which cannot hold the methods added since (see ``main``)."""
     cur = current.copy()
     cur["seed"] = cur["seed"].astype(str)
     ref = reference.copy()
     ref["seed"] = ref["seed"].astype(str)
+    referenced = set(zip(ref["task"], ref["method"]))
     merged = ref.merge(cur, on=KEY, how="outer", suffixes=("_ref", "_cur"), indicator="side")
     problems = []
     for r in merged.sort_values(KEY, kind="mergesort").itertuples(index=False):
@@ -165,6 +172,12 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame,
         if r.side == "left_only":
             problems.append(dict(rec, status="missing", reference=r.value_ref, current=math.nan,
                                  diff=math.nan, tolerance="", detail="row not in the current run"))
+            continue
+        if r.side == "right_only" and allow_unreferenced and \
+                (r.task, r.method) not in referenced:
+            problems.append(dict(rec, status=UNREFERENCED, reference=math.nan,
+                                 current=r.value_cur, diff=math.nan, tolerance="",
+                                 detail="method not in this reference (another CPU path's)"))
             continue
         if r.side == "right_only":
             problems.append(dict(rec, status="new", reference=math.nan, current=r.value_cur,
@@ -215,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tolerances", required=True, help="results/reference/tolerances.yaml")
     p.add_argument("--update", action="store_true",
                    help="rewrite the reference from the current rows (after an intended change)")
+    p.add_argument("--allow-unreferenced-methods", action="store_true",
+                   help="list, without failing, the rows of methods that have no row at all in "
+                        "the reference (the workflow sets it only when the reference was "
+                        "measured on another CPU path than this machine's)")
     args = p.parse_args(argv)
     try:
         tolerances = Tolerances.load(args.tolerances)
@@ -230,9 +247,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "the change that moved them")
             return 0
         reference = load_reference(args.reference)
-        problems = compare(current, reference, tolerances)
+        problems = compare(current, reference, tolerances, args.allow_unreferenced_methods)
     except KeyError as exc:  # a metric without a tolerance: a user error (cyclebench prints it)
         raise ValueError(exc.args[0] if exc.args else str(exc)) from None
+    unreferenced = problems[problems["status"] == UNREFERENCED]
+    problems = problems[problems["status"] != UNREFERENCED]
+    if len(unreferenced):
+        methods = sorted({f"{t}/{m}" for t, m in zip(unreferenced["task"],
+                                                     unreferenced["method"])})
+        print(f"NOT CHECKED: {len(unreferenced)} rows of {len(methods)} method(s) that "
+              f"{args.reference} has no values for ({', '.join(methods)}); it was measured on "
+              "another CPU path, and `make reference` on this machine writes this path's own "
+              "reference, which checks them")
     if problems.empty:
         print(f"regression check passed: {len(reference)} reference rows, all within tolerance "
               f"({args.tolerances})")

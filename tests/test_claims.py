@@ -170,11 +170,18 @@ def test_verdicts():
 # --- the claims file -------------------------------------------------------------------------
 def test_the_paper_claims_file():
     claims = {c.id: c for c in load_claims()}
-    assert list(claims) == ["T1", "T2", "T3", "T2p", "T3p", "A1", "A2", "A3"]
+    assert list(claims) == ["T1", "T2", "T3", "T2p", "T3p", "A1", "A2", "A3", "X1"]
     assert len(claims["T1"].comparisons) == 4 * 2 * 2  # baselines x directions x (FID, KID)
     assert {(c.better, c.worse, c.direction) for c in claims["A3"].comparisons} == {
         ("cyclegan", "gan_forward", "photo2label"), ("cyclegan", "gan_backward", "label2photo")}
-    assert all("Zhu et al. 2017" in c.source for c in claims.values())
+    paper = [c for c in claims.values() if c.origin == "paper"]
+    assert len(paper) == 8 and all("Zhu et al. 2017" in c.source for c in paper)
+    # the extra claim: the CUT paper's, on the extra row, sourced to that paper
+    x1 = claims["X1"]
+    assert x1.origin == "extra" and "Park" in x1.source and "CUT" in x1.source
+    assert {(c.better, c.worse, c.direction, c.metric) for c in x1.comparisons} == {
+        ("cut", "cyclegan", "label2photo", m)
+        for m in ("per_pixel_acc", "per_class_acc", "class_iou", "fid")}
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -184,6 +191,7 @@ def test_the_paper_claims_file():
     (lambda c: c["claims"][2].update(id="T2"), "duplicate"),
     (lambda c: c["claims"][0].pop("source"), "source"),
     (lambda c: c["claims"][0].update(metrics=["per_pixel_acc"]), "not scored on maps"),
+    (lambda c: c["claims"][0].update(extra="yes"), "'extra' must be true or false"),
 ])
 def test_a_bad_claims_file_fails_naming_the_culprit(tmp_path, mutate, message):
     data = yaml.safe_load(CLAIMS_FILE.read_text())
@@ -234,6 +242,11 @@ def test_claims_from_exactly_the_given_files(tmp_path):
     assert claims["T3p"] == "reproduced" and claims["T1"] == "not run"
     assert claims["A3"] == "inconclusive"  # one comparison reproduced, one not run
     assert summary(table).startswith("1 of 8 claims reproduced, 0 contradicted")
+    # the extra claim is counted apart, never in the paper's eight
+    assert summary(table).endswith("; 0 of 1 extra claims reproduced, 0 contradicted (1 not run)")
+    assert claims["X1"] == "not run"
+    assert set(table.loc[table["claim"] == "X1", "origin"]) == {"extra"}
+    assert set(table.loc[table["claim"] != "X1", "origin"]) == {"paper"}
     # a file that is not given does not count, even if it exists on disk
     only = [s for (m, _), (_, s) in files.items() if m != "pix2pix"]
     again = evaluate(load_claims(), collect_metric_rows(csvs), [read_stats(s) for s in only], CFG)

@@ -42,6 +42,19 @@ def test_every_configured_method_is_registered(repo_root, name):
         assert set(task["methods"]) <= known
 
 
+def test_the_cut_extras_override_adds_only_cut_and_fastcut_to_the_default(repo_root):
+    base = load_profile(repo_root / "config" / "default.yaml")
+    cfg = load_profile(repo_root / "config" / "default.yaml",
+                       repo_root / "config" / "extras" / "cut.yaml")
+    for name, task in cfg["tasks"].items():
+        added = [m for m in task["methods"] if m not in base["tasks"][name]["methods"]]
+        assert added == ["cut", "fastcut"]
+        assert {k: v for k, v in task.items() if k != "methods"} == \
+            {k: v for k, v in base["tasks"][name].items() if k != "methods"}
+    assert {k: v for k, v in cfg.items() if k != "tasks"} == \
+        {k: v for k, v in base.items() if k != "tasks"}
+
+
 def test_paper_profile_uses_paper_settings(repo_root):
     cfg = load_profile(repo_root / "config" / "paper.yaml")
     city, maps = cfg["tasks"]["cityscapes"], cfg["tasks"]["maps"]

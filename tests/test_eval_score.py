@@ -398,6 +398,10 @@ def test_evaluate_is_translate_then_score_for_each_direction(setup, tmp_path):
             "--out", *(str(one[d][1]) for d in dirs), "--stats", *(str(one[d][2]) for d in dirs),
             "--evaluator", str(eval_dir), "--fid-cache", str(res / "t" / "cache" / "fid")]
     assert evaluate_main(argv) == 0
+    # its progress record, beside the CSVs, for `cyclebench status`
+    from cyclebench.progress import read_progress
+    rec = read_progress(tmp_path / "one" / "progress.json")
+    assert (rec["state"], rec["done"], rec["total"], rec["unit"]) == ("done", 2, 2, "direction")
     for d in dirs:
         sep = tmp_path / "sep" / d
         translate(run, d, "val", sep, data_root=data)

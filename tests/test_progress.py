@@ -7,7 +7,7 @@ import os
 
 from cyclebench import cli
 from cyclebench.locks import run_lock
-from cyclebench.profile import load_profile
+from cyclebench.profile import load_profile, profile_runs, run_snapshot_epochs
 from cyclebench.progress import PROGRESS_FILE, Progress, format_duration, read_progress
 from cyclebench.status import DONE, RUNNING, STOPPED, WAITING, job_status, status_table
 
@@ -80,12 +80,24 @@ def test_status_lists_every_run_of_the_profile(tmp_path, capsys, monkeypatch):
     (run / PROGRESS_FILE).write_text(json.dumps({"state": "running", "done": 3, "total": 12,
                                                  "rate_per_s": 1.5, "updated_unix": 0,
                                                  "pid": 2 ** 22 + 12345}))
+    # an evaluate job that is done: both direction CSVs exist
+    ev = tmp_path / "res" / "smoke" / "metrics" / "maps" / "cyclegan" / "seed0"
+    ev.mkdir(parents=True)
+    for d in ("map2photo", "photo2map"):
+        (ev / f"{d}.csv").write_text("x\n")
     rows, counts = status_table(profile)
-    assert counts == {DONE: 0, RUNNING: 0, STOPPED: 1, WAITING: 18}  # evaluator + 18 runs
+    n_runs = len(profile_runs(profile))  # 22
+    n_curves = sum(len(run_snapshot_epochs(profile, t, m)) for t, m, _ in profile_runs(profile))
+    assert n_runs == 22 and n_curves > 0
+    # the evaluator, every run's training and evaluate job, every snapshot's curve job
+    assert counts == {DONE: 1, RUNNING: 0, STOPPED: 1, WAITING: 1 + 2 * n_runs + n_curves - 2}
+    names = [r[0] for r in rows]
+    assert "evaluate maps/cyclegan/seed0" in names and "curve maps/cyclegan/seed0/epoch001" in names
     assert cli.main(["status", *files]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith("0 done, 0 running, 1 stopped, 18 waiting")
+    assert out[0].endswith(f"1 done, 0 running, 1 stopped, {counts[WAITING]} waiting")
     assert out[2].split()[:5] == ["train", "maps/cyclegan/seed0", "stopped", "3/12", "25%"]
+    assert not any(ln.startswith("evaluate maps/cyclegan/seed0 ") for ln in out)  # done: hidden
 
 
 def test_status_of_a_missing_profile_is_one_line(capsys):

@@ -112,6 +112,26 @@ def test_missing_and_new_rows_fail(setup, capsys):
     assert any(l.strip().startswith("new") and "cogan" in l for l in out.splitlines())
 
 
+def test_methods_absent_from_another_paths_reference_are_listed_not_failed(setup, capsys):
+    """--allow-unreferenced-methods (the workflow's flag for a reference from another CPU path):
+    rows of a method the reference has no row of are listed as not checked; a new row of a
+    method it does have, a missing row and a moved value still fail."""
+    _, run, _, args = setup
+    write_run(run, {"cityscapes/cut/seed0/label2photo.csv": [row("cut", 0, "per_pixel_acc", 0.4)]})
+    capsys.readouterr()
+    assert R.main(args()) == 1  # without the flag: a new row
+    assert R.main(args() + ["--allow-unreferenced-methods"]) == 0
+    out = capsys.readouterr().out.splitlines()[-2:]
+    assert out[0].startswith("NOT CHECKED: 1 rows of 1 method(s)") and "cityscapes/cut" in out[0]
+    assert out[1].startswith("regression check passed")
+    write_run(run, {"cityscapes/pix2pix/seed1/label2photo.csv": [
+        row("pix2pix", 1, "per_pixel_acc", 0.7)]})  # a seed the reference lacks: still new
+    capsys.readouterr()
+    assert R.main(args() + ["--allow-unreferenced-methods"]) == 1
+    out = capsys.readouterr().out
+    assert "1 new" in out and "unreferenced" not in out.split("FAILED", 1)[1].split("\n", 1)[0]
+
+
 def test_changed_image_count_or_evaluator_kind_fails_but_weight_hash_does_not(setup, capsys):
     _, run, _, args = setup
     rows = base_rows()

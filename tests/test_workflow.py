@@ -51,6 +51,22 @@ def test_dry_run_every_profile(tmp_path, profile):
         assert counts.get(f"evaluate_{task}") == len(tcfg["methods"]) * len(cfg["seeds"])
 
 
+def test_cluster_profiles_name_only_rules_that_exist(tmp_path):
+    """set-resources / set-threads of the cluster profiles name rules of this workflow (a
+    renamed rule would otherwise silently lose its GPU and threads on the cluster)."""
+    # the smoke profile defines every rule (its learning curves add the curve_<task> rules)
+    res = snakemake("--list-rules", "--configfile", "config/smoke.yaml",
+                    override(tmp_path, results_dir=str(tmp_path / "results")))
+    assert res.returncode == 0, res.stderr[-3000:]
+    rules = {ln.strip() for ln in res.stdout.splitlines() if ln.strip()}
+    assert {"train", "train_evaluator", "evaluate_cityscapes", "curve_maps"} <= rules
+    for name in ("slurm", "kubernetes"):
+        prof = yaml.safe_load((REPO / "workflow" / "profiles" / name / "config.yaml").read_text())
+        for key in ("set-resources", "set-threads"):
+            unknown = set(prof.get(key, {})) - rules
+            assert not unknown, f"workflow/profiles/{name}: {key} names no rule {unknown}"
+
+
 def test_evaluate_job_passes_both_directions_explicitly(tmp_path):
     """The per-run job translates and scores both directions of its task, every path on the
     command line, in the same order for --directions, --translations, --out and --stats."""
@@ -78,7 +94,7 @@ def test_regress_targets_list_the_metric_files(tmp_path):
         assert res.returncode == 0, res.stderr[-3000:]
         out = res.stdout + res.stderr
         cmd = next(line for line in out.splitlines() if "cyclebench regress" in line)
-        assert cmd.count("--metrics-csv ") == 36 and "--evaluator-csv " in cmd  # 18 runs x 2
+        assert cmd.count("--metrics-csv ") == 44 and "--evaluator-csv " in cmd  # 22 runs x 2
         # this CPU path's reference when committed (smoke.AVX2.csv, ...), else smoke.csv; the
         # update always writes this path's
         from cyclebench.utils import cpu_path_tag
@@ -125,11 +141,13 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
     assert any((root / "figures").glob("*.png"))
     for direction in ["map2photo", "photo2map"]:  # the Table 1 real-vs-fake study pages
         assert (root / "study" / f"{direction}.html").stat().st_size > 10_000
-    # the claims machinery end to end: every comparison of the 8 claims ran (the smoke profile
-    # has every method), from per-image statistics of every score
+    # the claims machinery end to end: every comparison of the 8 paper claims and of the extra
+    # claim (CUT > CycleGAN) ran (the smoke profile has every method), from per-image
+    # statistics of every score
     claims = pd.read_csv(root / "tables" / "claims.csv")
     comps = claims[claims["level"] == "comparison"]
-    assert len(claims[claims["level"] == "claim"]) == 8 and len(comps) == 64
+    levels = claims[claims["level"] == "claim"]
+    assert len(levels) == 9 and (levels["origin"] == "extra").sum() == 1 and len(comps) == 68
     assert (comps["verdict"] != "not run").all() and (comps["n_seeds"] == 1).all()
     assert (comps["ci_low"] <= comps["ci_high"]).all()
     assert "claims reproduced" in (root / "tables" / "claims.md").read_text()
@@ -152,8 +170,8 @@ def test_smoke_dag_end_to_end_with_regression_check(tmp_path):
         (root / "curves" / "translations").rglob("*.png"))  # temporary: only the rows stay
     # where the time went: one benchmark file per job, summarised by stage
     timings = pd.read_csv(root / "tables" / "timings_summary.csv").set_index("stage")
-    assert timings.loc["train", "jobs"] == 18 and timings.loc["evaluate", "jobs"] == 18
-    assert timings.loc["curve", "jobs"] == 18
+    assert timings.loc["train", "jobs"] == 22 and timings.loc["evaluate", "jobs"] == 22
+    assert timings.loc["curve", "jobs"] == 22
     assert (root / "benchmarks" / "timings.png").stat().st_size > 10_000
     # every training run reported its progress and finished
     for run in (root / "runs").glob("*/*/seed*"):
