@@ -47,8 +47,7 @@ test-fast: setup
 SLURM_STATE ?= /tmp/cyclebench-slurm
 test-cluster: setup cluster-setup
 	CYCLEBENCH_SLURM_STATE=$(SLURM_STATE) bash tests/cluster/start.sh
-	SLURM_CONF=$(SLURM_STATE)/slurm.conf CYCLEBENCH_SLURM_STATE=$(SLURM_STATE) \
-		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest --cluster -v -s \
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest --cluster -v -s \
 		tests/test_cluster.py $(PYTEST_ARGS); rc=$$?; \
 		CYCLEBENCH_SLURM_STATE=$(SLURM_STATE) bash tests/cluster/stop.sh; exit $$rc
 

@@ -22,16 +22,15 @@ from test_workflow import override, snakemake
 
 pytestmark = pytest.mark.cluster
 
-STATE = Path(os.environ.get("CYCLEBENCH_SLURM_STATE", "/tmp/cyclebench-slurm"))
-
 
 @pytest.fixture(scope="module")
 def slurm_env():
-    conf = Path(os.environ.get("SLURM_CONF", STATE / "slurm.conf"))
+    # the default path: inside a job the jobstep plugin drops SLURM_CONF before calling srun
+    conf = Path("/etc/slurm/slurm.conf")
     if not conf.is_file() or shutil.which("sbatch") is None:
         pytest.fail(f"no SLURM cluster: {conf} missing or sbatch not on PATH; start one with "
                     "`make test-cluster` (or tests/cluster/start.sh as root)")
-    env = dict(os.environ, SLURM_CONF=str(conf))
+    env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
     info = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True)
     if info.returncode != 0 or not set(info.stdout.split()) & {"idle", "mixed"}:
         pytest.fail(f"SLURM at {conf} has no idle node: sinfo said {info.stdout!r} "
@@ -40,8 +39,7 @@ def slurm_env():
 
 
 def test_smoke_dag_through_slurm(tmp_path, slurm_env, monkeypatch):
-    for key, value in slurm_env.items():
-        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SLURM_CONF", raising=False)
     results, logs = tmp_path / "results", tmp_path / "slurm_logs"
     start = time.time()
     res = snakemake("--profile", "workflow/profiles/slurm-local",
