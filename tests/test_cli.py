@@ -12,7 +12,8 @@ from cyclebench import cli
 
 REPO = Path(__file__).resolve().parent.parent
 VERBS = ["check", "data", "train", "translate", "evaluator", "score", "evaluate", "sanity", "tables",
-         "plots", "study", "claims", "regress", "curves", "timings", "status", "bench"]
+         "plots", "study", "claims", "regress", "curves", "timings", "steganography", "status",
+         "bench"]
 
 
 def test_help_lists_every_verb(capsys):
@@ -118,7 +119,7 @@ def test_check_names_the_malformed_or_empty_override_snakemake_would_not(tmp_pat
     empty.write_text("")
     override.write_text("seeds: [0, 1]\n")
     assert cli.main(["check", str(good), str(override)]) == 0
-    assert "profile 'smoke' is valid (2 tasks, 2 seeds, 36 training runs)" in capsys.readouterr().out
+    assert "profile 'smoke' is valid (2 tasks, 2 seeds, 44 training runs)" in capsys.readouterr().out
     for path, why in ((bad, "not valid YAML"), (empty, "empty config file")):
         assert cli.main(["check", str(good), str(path)]) == 2
         err = capsys.readouterr().err.strip()
