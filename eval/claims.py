@@ -316,9 +316,8 @@ def summary(table: pd.DataFrame) -> str:
     paper's claims; extra claims (later papers' findings about extra rows) are counted after
     it, separately, so that they never change the paper's count."""
     claims = table[table["level"] == "claim"]
-    origin = claims["origin"] if "origin" in claims else pd.Series("paper", index=claims.index)
-    text = _count(claims[origin != "extra"], "claims")
-    extra = claims[origin == "extra"]
+    text = _count(claims[claims["origin"] != "extra"], "claims")
+    extra = claims[claims["origin"] == "extra"]
     return text + (f"; {_count(extra, 'extra claims')}" if len(extra) else "")
 
 

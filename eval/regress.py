@@ -12,10 +12,10 @@ Rows are keyed by ``task, direction, method, seed, metric``.  A row passes when
 with the metric's ``abs`` / ``rel`` from the tolerance YAML (a bare number means ``abs`` only;
 NaN equals NaN).  A row also fails when it is missing from the current run, new (not in the
 reference; with ``--allow-unreferenced-methods``, rows of a method the reference has no row of
-at all are listed as not checked instead, for a reference from another CPU path), or when its ``n_images``, ``data_source``, ``substitutes`` (what the method's run
-used in place of the paper's setting) or evaluator *kind* changed (the part of ``evaluator``
-before ``@``: the hash after it identifies trained weights, which may differ in the last bits
-across machines).
+at all are listed as not checked instead, for a reference from another CPU path), or when its
+``n_images``, ``data_source``, ``substitutes`` (what the method's run used in place of the
+paper's setting) or evaluator *kind* changed (the part of ``evaluator`` before ``@``: the hash
+after it identifies trained weights, which may differ in the last bits across machines).
 
 Tolerance YAML::
 
