@@ -138,9 +138,10 @@ def _peak_memory_mib(device: torch.device) -> float:
     return rss / (2 ** 20 if sys.platform == "darwin" else 2 ** 10)
 
 
-def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int = 3,
-                 batch_size: int = 1, amp_bf16: bool = False, channels_last: bool = False,
-                 repeats: int = 3, threads: int = 1, peak: float | None = None) -> BenchResult:
+def _method_and_batches(name: str, device: torch.device, batch_size: int, amp_bf16: bool,
+                        channels_last: bool):
+    """The method of configuration ``name``, its one-iteration step function and a few
+    distinct synthetic batches already on ``device`` (no disk, no host->device copy)."""
     if name not in CONFIGS:
         raise ConfigError(f"unknown bench config {name!r}; known: {sorted(CONFIGS)}")
     method_name = METHOD_OF.get(name, "cyclegan")
@@ -164,6 +165,14 @@ def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int =
         if method.channels_last:
             b = {k: v.contiguous(memory_format=torch.channels_last) for k, v in b.items()}
         batches.append(b)
+    return method, step, batches
+
+
+def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int = 3,
+                 batch_size: int = 1, amp_bf16: bool = False, channels_last: bool = False,
+                 repeats: int = 3, threads: int = 1, peak: float | None = None) -> BenchResult:
+    method, step, batches = _method_and_batches(name, device, batch_size, amp_bf16,
+                                                channels_last)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.cuda.reset_peak_memory_stats(device)
@@ -187,6 +196,93 @@ def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int =
         peak = matmul_peak_gflops(device, torch.bfloat16 if amp_bf16 else torch.float32)
     return BenchResult(name, str(device), threads, batch_size, amp_bf16, channels_last, iters,
                        blocks, counter.get_total_flops() / 1e9, peak, _peak_memory_mib(device))
+
+
+# torch.profiler op name -> where the time of a training step goes (first matching prefix wins).
+# Backward ops go with their forward op (convolution_backward is "convolution"); transposed
+# convolutions share aten's convolution ops, forward and backward, so they are not told apart.
+OP_CATEGORIES = (
+    ("convolution (incl. transposed)", ("conv", "mkldnn_convolution", "slow_conv")),
+    ("instance/batch norm", ("instance_norm", "batch_norm", "native_batch_norm", "_batch_norm")),
+    ("padding", ("reflection_pad", "replication_pad", "constant_pad", "pad")),
+    ("optimizer", ("optimizer.", "_foreach", "_fused_adam", "adam", "lerp", "addcdiv",
+                   "addcmul")),
+    ("activations", ("relu", "leaky_relu", "tanh", "sigmoid", "threshold", "hardtanh",
+                     "dropout", "native_dropout")),
+    ("elementwise and reductions", ("add", "sub", "mul", "div", "mean", "sum", "pow", "sqrt",
+                                    "abs", "neg", "mse_loss", "l1_loss", "where", "clamp",
+                                    "exp", "log", "rsub")),
+    ("memory (copies, allocations)", ("copy_", "empty", "zero", "fill_", "clone", "cat",
+                                      "stack", "to", "_to_copy", "contiguous", "resize",
+                                      "view", "reshape", "as_strided", "detach")),
+)
+
+
+def op_category(name: str) -> str:
+    """The :data:`OP_CATEGORIES` entry of a profiler event name (``aten::`` stripped)."""
+    op = name.split("::")[-1].lower()
+    for category, prefixes in OP_CATEGORIES:
+        if op.startswith(prefixes):
+            return category
+    return "other"
+
+
+def profile_config(name: str, device: torch.device, steps: int = 3, warmup: int = 2,
+                   batch_size: int = 1, amp_bf16: bool = False, channels_last: bool = False,
+                   top: int = 12) -> dict:
+    """Where one training step's time goes: ``steps`` steps under torch.profiler (after
+    ``warmup`` and the same steps timed unprofiled), the self time of every op summed by
+    :func:`op_category` (self times partition the ops' time: nothing is counted twice), the
+    ``top`` ops by self time, and the unprofiled wall time the ops do not cover.  CPU self
+    times on CPU; device self times on CUDA."""
+    from torch.profiler import ProfilerActivity, profile
+
+    method, step, batches = _method_and_batches(name, device, batch_size, amp_bf16,
+                                                channels_last)
+    for i in range(warmup):
+        step(batches[i % len(batches)])
+    _sync(device)
+    t0 = time.perf_counter()  # the same steps unprofiled: wall time, for the overhead line
+    for i in range(steps):
+        step(batches[i % len(batches)])
+    _sync(device)
+    wall_ms = (time.perf_counter() - t0) * 1e3 / steps
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
+                                           if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for i in range(steps):
+            step(batches[i % len(batches)])
+        _sync(device)
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    ops = [(e.key, getattr(e, attr) / 1e3 / steps, e.count // steps)
+           for e in prof.key_averages()]
+    total = sum(ms for _, ms, _ in ops) or 1.0
+    by_category: dict[str, float] = {}
+    for key, ms, _ in ops:
+        by_category[op_category(key)] = by_category.get(op_category(key), 0.0) + ms
+    # wall time the ops' self times do not cover: Python, autograd bookkeeping, dispatch
+    overhead = max(0.0, wall_ms - total)
+    return {"config": name, "device": str(device), "amp_bf16": amp_bf16,
+            "channels_last": channels_last, "wall_ms_per_step": round(wall_ms, 3),
+            "op_ms_per_step": round(total, 3), "overhead_ms_per_step": round(overhead, 3),
+            "categories": {k: {"ms": round(v, 3), "fraction": round(v / total, 4)}
+                           for k, v in sorted(by_category.items(), key=lambda kv: -kv[1])},
+            "top_ops": [{"op": k, "ms": round(ms, 3), "calls": n, "fraction": round(ms / total, 4)}
+                        for k, ms, n in sorted(ops, key=lambda o: -o[1])[:top]]}
+
+
+def print_profile(result: dict) -> None:
+    print(f"{result['config']}: {result['wall_ms_per_step']:.1f} ms per step unprofiled, "
+          f"{result['op_ms_per_step']:.1f} ms of op self time under the profiler "
+          f"(device={result['device']}{' bf16' if result['amp_bf16'] else ''}"
+          f"{' channels_last' if result['channels_last'] else ''}); outside the ops "
+          f"(Python, autograd, dispatch): {result['overhead_ms_per_step']:.1f} ms")
+    for cat, v in result["categories"].items():
+        print(f"  {cat:<30} {v['ms']:9.1f} ms  {100 * v['fraction']:5.1f}%")
+    print("  top ops:")
+    for o in result["top_ops"]:
+        print(f"    {o['op']:<44} {o['ms']:9.1f} ms  {100 * o['fraction']:5.1f}%  "
+              f"x{o['calls']}")
 
 
 def run_bench(configs: list[str], device: str = "auto", iters: int = 10, warmup: int = 3,

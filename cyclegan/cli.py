@@ -14,14 +14,16 @@ Errors are raised; ``cyclebench.cli`` turns user errors into one line and exit c
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Sequence
 
 from cyclebench.config import ConfigError, TrainConfig
-from cyclebench.cyclegan.bench import run_bench
+from cyclebench.cyclegan.bench import print_profile, profile_config, run_bench
 from cyclebench.cyclegan.train import train
 from cyclebench.cyclegan.translate import translate
 from cyclebench.datasets.cli import bench_generator
+from cyclebench.utils import resolve_device, set_threads
 
 
 def train_main(argv: Sequence[str]) -> int:
@@ -82,6 +84,9 @@ def bench_main(argv: Sequence[str]) -> int:
     b.add_argument("--amp-bf16", action="store_true", help="bf16 autocast (CPU and CUDA)")
     b.add_argument("--channels-last", action="store_true", help="channels_last (CPU and CUDA)")
     b.add_argument("--json", action="store_true", help="one JSON object per configuration")
+    b.add_argument("--profile", action="store_true",
+                   help="instead of timing: where one step's time goes (torch.profiler self "
+                        "time by op category, the top ops, the time outside ops)")
     g = sub.add_parser("gpu-check", help="train the paper's CycleGAN 128 and pix2pix 256 a few "
                        "hundred iterations per mode (fp32, bf16, channels_last, compile): "
                        "finite losses, bf16/compiled tracking fp32, speed-ups")
@@ -116,6 +121,14 @@ def bench_main(argv: Sequence[str]) -> int:
         return 0 if all(r.status == "ok" for r in results) else 1
     if args.iters < 1 or args.warmup < 0 or args.repeats < 1:
         raise ConfigError("--iters and --repeats must be >= 1 and --warmup >= 0")
+    if args.profile:
+        set_threads(args.threads)
+        for name in [c for c in args.configs.split(",") if c]:
+            result = profile_config(name, resolve_device(args.device), steps=args.iters,
+                                    warmup=args.warmup, batch_size=args.batch_size,
+                                    amp_bf16=args.amp_bf16, channels_last=args.channels_last)
+            print(json.dumps(result)) if args.json else print_profile(result)
+        return 0
     run_bench([c for c in args.configs.split(",") if c], device=args.device, iters=args.iters,
               warmup=args.warmup, threads=args.threads, batch_size=args.batch_size,
               amp_bf16=args.amp_bf16, channels_last=args.channels_last,

@@ -287,6 +287,36 @@ def test_config_written_first_even_if_data_missing(tmp_path):
     assert (tmp_path / "run" / "config.resolved.yaml").exists()
 
 
+def test_op_category_known_names():
+    from cyclebench.cyclegan.bench import op_category
+
+    assert op_category("aten::convolution_backward") == "convolution (incl. transposed)"
+    assert op_category("aten::mkldnn_convolution") == "convolution (incl. transposed)"
+    assert op_category("aten::native_batch_norm_backward") == "instance/batch norm"
+    assert op_category("aten::reflection_pad2d_backward") == "padding"
+    assert op_category("aten::_fused_adam_") == "optimizer"
+    assert op_category("Optimizer.step#Adam.step") == "optimizer"
+    assert op_category("aten::threshold_backward") == "activations"
+    assert op_category("aten::mse_loss") == "elementwise and reductions"
+    assert op_category("aten::empty_strided") == "memory (copies, allocations)"
+    assert op_category("autograd::engine::evaluate_function: ConvolutionBackward0") == "other"
+
+
+def test_bench_profile_partitions_the_step(capsys):
+    from cyclebench.cyclegan.bench import print_profile, profile_config
+
+    r = profile_config("small", torch.device("cpu"), steps=1, warmup=1, top=5)
+    cats = r["categories"]
+    # self times partition the profiled ops: the categories add up to the total, once
+    assert sum(v["ms"] for v in cats.values()) == pytest.approx(r["op_ms_per_step"], rel=1e-3)
+    assert sum(v["fraction"] for v in cats.values()) == pytest.approx(1.0, abs=1e-3)
+    # a CycleGAN step is convolutions first (>half of the op time at any size)
+    assert next(iter(cats)) == "convolution (incl. transposed)"
+    assert len(r["top_ops"]) == 5 and r["wall_ms_per_step"] > 0
+    print_profile(r)
+    assert "outside the ops" in capsys.readouterr().out
+
+
 def test_bench_small(capsys):
     import json
 
