@@ -38,3 +38,57 @@ def test_folders_and_the_cli(tmp_path, capsys):
     assert "b" in capsys.readouterr().out and out.read_text().startswith("name,n_images")
     assert main(["steganography", "--translations", str(clean)]) == 2  # not NAME=DIR
     assert main(["steganography", "--translations", f"x={tmp_path / 'none'}"]) == 2
+
+
+def _hiding_pair(eps):
+    """F writes road's colour plus eps x the photo (hidden); G reads the photo back from it."""
+    import torch
+
+    road = torch.tensor(CLASS_COLORS[0], dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
+
+    def translate(images, direction):
+        if direction == "y2x":
+            return road + eps * images
+        return (images - road) / eps if eps else torch.zeros_like(images)
+    return translate
+
+
+def test_the_snap_test_measures_what_g_reads_beyond_the_palette():
+    import torch
+
+    from cyclebench.eval.steganography import cycle_reliance, snap_to_palette
+
+    photos = torch.rand(2, 3, 8, 8) * 2 - 1
+    # snapping a map drawn in palette colours (+ a few units of noise) returns the colours
+    road = torch.tensor(CLASS_COLORS[0], dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
+    assert torch.allclose(snap_to_palette(road + 0.02 * photos), road.expand(2, 3, 8, 8),
+                          atol=1e-6)
+    # G reads the hidden photo exactly: rec is 0, the snapped map leaves G nothing (G(road) = 0)
+    got = cycle_reliance(_hiding_pair(0.02), photos)
+    expect = float(photos.abs().mean()) * 127.5
+    assert got["n_images"] == 2 and got["rec"] == pytest.approx(0.0, abs=1e-3)
+    assert got["rec_snap"] == pytest.approx(expect, rel=1e-4)
+    assert got["reliance"] == pytest.approx(expect, rel=1e-3)
+    # nothing hidden: snapping changes nothing, reliance 0
+    none = cycle_reliance(_hiding_pair(0.0), photos)
+    assert none["rec"] == pytest.approx(none["rec_snap"]) and none["reliance"] == pytest.approx(
+        0.0, abs=1e-4)
+
+
+def test_the_snap_test_of_a_trained_run_and_the_cli(tmp_path, capsys):
+    from run_helpers import tiny, write_task
+
+    from cyclebench.cyclegan.train import train
+    from cyclebench.eval.steganography import run_reliance
+
+    data = write_task(tmp_path / "data", n_train=4, n_val=3, size=32)
+    run = tmp_path / "run"
+    train(tiny(data, n_epochs=1, n_epochs_decay=0, iters_per_epoch=1), run, quiet=True)
+    got = run_reliance(run, data, batch_size=2)  # two batches: 2 + 1 photos, weighted
+    assert got["n_images"] == 3 and got["rec"] > 0 and got["rec_snap"] > 0
+    assert got["reliance"] == pytest.approx(got["rec_snap"] - got["rec"])
+    assert main(["steganography", "--runs", f"tiny={run}", "--data-root", str(data)]) == 0
+    assert "reliance" in capsys.readouterr().out
+    assert main(["steganography", "--runs", f"tiny={run}"]) == 2            # no --data-root
+    assert main(["steganography", "--runs", f"tiny={run}", "--translations",
+                 f"x={tmp_path}"]) == 2                                     # both
