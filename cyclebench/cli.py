@@ -84,23 +84,8 @@ def resolve(verb: str) -> Callable[[Sequence[str]], int]:
     return getattr(importlib.import_module(module), func)
 
 
-# OpenMP's default wait policy spins idle worker threads; on a node shared with other jobs a
-# 2-thread job then fights its neighbours for cores (measured up to 7x slower, issue 12).  The
-# policy is read once, when torch loads libgomp: it is set here, before any verb imports torch.
-# A value the user exported wins.
-THREAD_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
-
-
-def apply_thread_environment(environ=os.environ) -> dict[str, str]:
-    """Set :data:`THREAD_ENVIRONMENT`'s variables that ``environ`` lacks; the values in force."""
-    for key, value in THREAD_ENVIRONMENT.items():
-        environ.setdefault(key, value)
-    return {key: environ[key] for key in THREAD_ENVIRONMENT}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    apply_thread_environment()
     if not argv or argv[0] in ("-h", "--help"):
         print(_help())
         return 0 if argv else 2

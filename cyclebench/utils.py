@@ -64,6 +64,18 @@ def use_interpreter_for_jobs(executable: str) -> None:
     os.environ["PATH"] = os.pathsep.join([folder, os.environ.get("PATH", "")])
 
 
+def openmp_wait_policy(local: bool, cores: int | None, job_threads: int) -> str | None:
+    """The ``OMP_WAIT_POLICY`` a workflow's jobs should run with, or None to leave OpenMP's
+    default.  Idle OpenMP worker threads spin by default: fastest for a job that has its cores
+    to itself, several times slower for one that shares them with other jobs (measured on 2
+    cores, README "OpenMP's wait policy").  Jobs share cores when Snakemake runs them locally
+    with more ``--cores`` than one job's threads; cluster jobs get their own allocation, and a
+    1-thread job has no worker threads to spin."""
+    if not local or cores is None or job_threads <= 1 or cores <= job_threads:
+        return None
+    return "PASSIVE"
+
+
 def parse_key_paths(specs, flag: str, key: str) -> dict[str, Path]:
     """Command-line ``KEY=PATH`` values (``flag`` for the messages, ``key`` their key's name,
     e.g. ``TASK``) -> ``{key: Path}`` in the given order; a malformed or repeated key is a

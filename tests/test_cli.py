@@ -130,20 +130,3 @@ def test_check_names_the_malformed_or_empty_override_snakemake_would_not(tmp_pat
     assert str(override) in err and "1.0e-3" in err
 
 
-
-def test_jobs_get_a_passive_openmp_wait_policy_unless_the_user_set_one(monkeypatch):
-    env = {}
-    assert cli.apply_thread_environment(env) == {"OMP_WAIT_POLICY": "PASSIVE"}
-    env = {"OMP_WAIT_POLICY": "ACTIVE"}
-    assert cli.apply_thread_environment(env) == {"OMP_WAIT_POLICY": "ACTIVE"}
-    # main applies it before the verb's module (and torch with libgomp) is imported
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    seen = {}
-
-    def fake_resolve(verb):
-        seen["policy"] = cli.os.environ.get("OMP_WAIT_POLICY")
-        return lambda argv: 0
-
-    monkeypatch.setattr(cli, "resolve", fake_resolve)
-    assert cli.main(["status"]) == 0
-    assert seen["policy"] == "PASSIVE"

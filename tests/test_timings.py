@@ -46,6 +46,8 @@ def test_stages_durations_and_busy_cores(tmp_path):
     assert summary.loc["all", "span_seconds"] == 110
     # busy core-seconds 100 + 60 + 5 over a 110 s makespan
     assert summary.loc["all", "mean_busy_cores"] == pytest.approx(165 / 110, abs=0.01)
+    # jobs running: 170 job-seconds over the 110 s makespan, whatever the CPU samples say
+    assert summary.loc["all", "mean_running_jobs"] == pytest.approx(170 / 110, abs=0.01)
 
 
 def test_cli_writes_tables_markdown_and_figure(tmp_path):

@@ -84,3 +84,13 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             utils.resolve_device("cuda")
+
+
+def test_openmp_wait_policy_is_passive_only_where_jobs_share_cores():
+    from cyclebench.utils import openmp_wait_policy
+
+    assert openmp_wait_policy(True, 8, 2) == "PASSIVE"      # four 2-thread jobs side by side
+    assert openmp_wait_policy(True, 2, 2) is None           # one job has both cores: spinning wins
+    assert openmp_wait_policy(True, 8, 1) is None           # no worker threads to spin
+    assert openmp_wait_policy(False, 8, 2) is None          # cluster jobs: their own allocation
+    assert openmp_wait_policy(True, None, 2) is None        # cores unknown

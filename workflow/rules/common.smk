@@ -8,7 +8,7 @@ from cyclebench.errors import ConfigError
 from cyclebench.profile import (claims_config, data_config, eval_config, evaluator_config,
                                 profile_runs, read_profile_file, run_epochs,
                                 run_snapshot_epochs, train_config, validate_profile)
-from cyclebench.utils import use_interpreter_for_jobs
+from cyclebench.utils import openmp_wait_policy, use_interpreter_for_jobs
 from cyclebench.tasks import TASKS, all_directions
 
 try:
@@ -24,6 +24,17 @@ ENV = "../../environment.yml"
 # goes first on the jobs' PATH), so `.venv/bin/snakemake` works without activating the
 # environment; --use-conda jobs activate their own environment on top of it.
 use_interpreter_for_jobs(sys.executable)
+# Local jobs inherit this process's environment: those that may share cores with others get a
+# passive OpenMP wait policy (cyclebench.utils.openmp_wait_policy); a value the user exported
+# wins.
+try:
+    _cores = workflow.cores
+except Exception:  # no --cores (cluster executors, some dry runs): jobs get their own cores
+    _cores = None
+_policy = openmp_wait_policy(workflow.local_exec, _cores,
+                             max(int(RES["train_threads"]), int(RES["eval_threads"])))
+if _policy is not None:
+    os.environ.setdefault("OMP_WAIT_POLICY", _policy)
 SEEDS = config["seeds"]
 USES_EVALUATOR = "cityscapes" in config["tasks"]
 
