@@ -86,11 +86,11 @@ def test_resolve_device():
             utils.resolve_device("cuda")
 
 
-def test_openmp_wait_policy_is_passive_only_where_jobs_share_cores():
+def test_openmp_wait_policy_is_passive_only_where_job_threads_outnumber_the_cores():
     from cyclebench.utils import openmp_wait_policy
 
-    assert openmp_wait_policy(True, 8, 2) == "PASSIVE"      # four 2-thread jobs side by side
-    assert openmp_wait_policy(True, 2, 2) is None           # one job has both cores: spinning wins
-    assert openmp_wait_policy(True, 8, 1) is None           # no worker threads to spin
-    assert openmp_wait_policy(False, 8, 2) is None          # cluster jobs: their own allocation
-    assert openmp_wait_policy(True, None, 2) is None        # cores unknown
+    assert openmp_wait_policy(True, 16, 2, 8) == "PASSIVE"   # --cores 16 on 8 CPUs: oversubscribed
+    assert openmp_wait_policy(True, 8, 2, 8) is None         # four 2-thread jobs, a core per thread
+    assert openmp_wait_policy(True, 16, 1, 8) is None        # no worker threads to spin
+    assert openmp_wait_policy(False, 16, 2, 8) is None       # cluster jobs: their own allocation
+    assert openmp_wait_policy(True, None, 2, 8) is None      # cores unknown

@@ -24,15 +24,16 @@ ENV = "../../environment.yml"
 # goes first on the jobs' PATH), so `.venv/bin/snakemake` works without activating the
 # environment; --use-conda jobs activate their own environment on top of it.
 use_interpreter_for_jobs(sys.executable)
-# Local jobs inherit this process's environment: those that may share cores with others get a
-# passive OpenMP wait policy (cyclebench.utils.openmp_wait_policy); a value the user exported
-# wins.
+# Local jobs inherit this process's environment: when --cores exceeds the machine's CPUs, jobs
+# oversubscribe the cores and get a passive OpenMP wait policy (cyclebench.utils.
+# openmp_wait_policy); a value the user exported wins.
 try:
     _cores = workflow.cores
 except Exception:  # no --cores (cluster executors, some dry runs): jobs get their own cores
     _cores = None
 _policy = openmp_wait_policy(workflow.local_exec, _cores,
-                             max(int(RES["train_threads"]), int(RES["eval_threads"])))
+                             max(int(RES["train_threads"]), int(RES["eval_threads"])),
+                             len(os.sched_getaffinity(0)))
 if _policy is not None:
     os.environ.setdefault("OMP_WAIT_POLICY", _policy)
 SEEDS = config["seeds"]
