@@ -127,7 +127,10 @@ def bench_main(argv: Sequence[str]) -> int:
             result = profile_config(name, resolve_device(args.device), steps=args.iters,
                                     warmup=args.warmup, batch_size=args.batch_size,
                                     amp_bf16=args.amp_bf16, channels_last=args.channels_last)
-            print(json.dumps(result)) if args.json else print_profile(result)
+            if args.json:
+                print(json.dumps(result))
+            else:
+                print_profile(result)
         return 0
     run_bench([c for c in args.configs.split(",") if c], device=args.device, iters=args.iters,
               warmup=args.warmup, threads=args.threads, batch_size=args.batch_size,

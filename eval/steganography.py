@@ -42,7 +42,7 @@ import pandas as pd
 import torch
 
 from cyclebench.datasets.palette import CLASS_COLORS, nearest_palette
-from cyclebench.utils import atomic_write_text, load_rgb
+from cyclebench.utils import atomic_write_text, load_rgb, parse_key_paths
 
 
 def palette_residual(rgb: np.ndarray, threshold: float = 16.0) -> tuple[float, float]:
@@ -115,16 +115,6 @@ def run_reliance(run_dir: str | Path, data_root: str | Path, batch_size: int = 1
     return out
 
 
-def _named(items: list[str], flag: str) -> list[tuple[str, str]]:
-    pairs = []
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise ValueError(f"{flag} {item!r}: expected NAME=PATH")
-        pairs.append((name, path))
-    return pairs
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cyclebench steganography",
                                 description="Off-palette signal in photo -> labels maps.")
@@ -143,11 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.data_root is None:
             raise ValueError("--runs needs --data-root (the cityscapes task's prepared data)")
         rows = [{"name": name, **run_reliance(run, args.data_root)}
-                for name, run in _named(args.runs, "--runs")]
+                for name, run in parse_key_paths(args.runs, "--runs", "NAME").items()]
         columns = ["name", "n_images", "rec", "rec_snap", "reliance"]
     else:
         rows = [{"name": name, **folder_residual(folder, args.threshold)}
-                for name, folder in _named(args.translations, "--translations")]
+                for name, folder in parse_key_paths(args.translations, "--translations",
+                                                    "NAME").items()]
         columns = ["name", "n_images", "residual", "off"]
     table = pd.DataFrame(rows, columns=columns)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
