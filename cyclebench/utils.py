@@ -68,8 +68,9 @@ def openmp_wait_policy(local: bool, cores: int | None, job_threads: int,
                        cpus: int | None) -> str | None:
     """The ``OMP_WAIT_POLICY`` a workflow's jobs should run with, or None to leave OpenMP's
     default.  Idle OpenMP worker threads spin by default: fastest while every thread has a core
-    (a 2-thread step 3-4x faster than with ``PASSIVE`` on a quiet machine), much slower once
-    the threads outnumber the cores (1.5-1.7x slower than ``PASSIVE`` next to one busy process;
+    (a 2-thread step on a quiet machine: 3.5-4x faster than with ``PASSIVE`` at 64x64, 1.1x at
+    128x128), much slower once the threads outnumber the cores (1.5-1.7x slower than
+    ``PASSIVE`` next to one busy process;
     README "OpenMP's wait policy").  Snakemake gives local jobs their own cores unless
     ``--cores`` exceeds the machine's ``cpus``; cluster jobs get their own allocation; a
     1-thread job has no worker threads."""
