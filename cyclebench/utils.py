@@ -70,9 +70,9 @@ def openmp_wait_policy(local: bool, cores: int | None, job_threads: int,
     default.  Idle OpenMP worker threads spin by default: fastest while every thread has a core
     (a 2-thread step on a quiet machine: 3.5-4x faster than with ``PASSIVE`` at 64x64, 1.1x at
     128x128), much slower once the threads outnumber the cores (1.5-1.7x slower than
-    ``PASSIVE`` next to one busy process; README "OpenMP's wait policy").  Snakemake gives local jobs their own cores unless
-    ``--cores`` exceeds the machine's ``cpus``; cluster jobs get their own allocation; a
-    1-thread job has no worker threads."""
+    ``PASSIVE`` next to one busy process; README "OpenMP's wait policy").  Snakemake gives
+    local jobs their own cores unless ``--cores`` exceeds the machine's ``cpus``; cluster jobs
+    get their own allocation; a 1-thread job has no worker threads."""
     if not local or cores is None or cpus is None or job_threads <= 1 or cores <= cpus:
         return None
     return "PASSIVE"

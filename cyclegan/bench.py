@@ -138,10 +138,10 @@ def _peak_memory_mib(device: torch.device) -> float:
     return rss / (2 ** 20 if sys.platform == "darwin" else 2 ** 10)
 
 
-def _method_and_batches(name: str, device: torch.device, batch_size: int, amp_bf16: bool,
-                        channels_last: bool):
-    """The method of configuration ``name``, its one-iteration step function and a few
-    distinct synthetic batches already on ``device`` (no disk, no host->device copy)."""
+def _step_and_batches(name: str, device: torch.device, batch_size: int, amp_bf16: bool,
+                      channels_last: bool):
+    """The one-iteration step function of configuration ``name``'s method and a few distinct
+    synthetic batches already on ``device`` (no disk, no host->device copy)."""
     if name not in CONFIGS:
         raise ConfigError(f"unknown bench config {name!r}; known: {sorted(CONFIGS)}")
     method_name = METHOD_OF.get(name, "cyclegan")
@@ -165,14 +165,13 @@ def _method_and_batches(name: str, device: torch.device, batch_size: int, amp_bf
         if method.channels_last:
             b = {k: v.contiguous(memory_format=torch.channels_last) for k, v in b.items()}
         batches.append(b)
-    return method, step, batches
+    return step, batches
 
 
 def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int = 3,
                  batch_size: int = 1, amp_bf16: bool = False, channels_last: bool = False,
                  repeats: int = 3, threads: int = 1, peak: float | None = None) -> BenchResult:
-    method, step, batches = _method_and_batches(name, device, batch_size, amp_bf16,
-                                                channels_last)
+    step, batches = _step_and_batches(name, device, batch_size, amp_bf16, channels_last)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.cuda.reset_peak_memory_stats(device)
@@ -237,8 +236,7 @@ def profile_config(name: str, device: torch.device, steps: int = 3, warmup: int 
     times on CPU; device self times on CUDA."""
     from torch.profiler import ProfilerActivity, profile
 
-    method, step, batches = _method_and_batches(name, device, batch_size, amp_bf16,
-                                                channels_last)
+    step, batches = _step_and_batches(name, device, batch_size, amp_bf16, channels_last)
     for i in range(warmup):
         step(batches[i % len(batches)])
     _sync(device)
@@ -259,7 +257,8 @@ def profile_config(name: str, device: torch.device, steps: int = 3, warmup: int 
     total = sum(ms for _, ms, _ in ops) or 1.0
     by_category: dict[str, float] = {}
     for key, ms, _ in ops:
-        by_category[op_category(key)] = by_category.get(op_category(key), 0.0) + ms
+        category = op_category(key)
+        by_category[category] = by_category.get(category, 0.0) + ms
     # wall time the ops' self times do not cover: Python, autograd bookkeeping, dispatch
     overhead = max(0.0, wall_ms - total)
     return {"config": name, "device": str(device), "amp_bf16": amp_bf16,

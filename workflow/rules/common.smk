@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 from cyclebench.errors import ConfigError
 from cyclebench.profile import (claims_config, data_config, eval_config, evaluator_config,
                                 profile_runs, read_profile_file, run_epochs,
@@ -29,7 +31,7 @@ use_interpreter_for_jobs(sys.executable)
 # openmp_wait_policy); a value the user exported wins.
 try:
     _cores = workflow.cores
-except Exception:  # no --cores (cluster executors, some dry runs): jobs get their own cores
+except WorkflowError:  # no --cores (cluster executors, some dry runs): jobs get their own cores
     _cores = None
 _policy = openmp_wait_policy(workflow.local_exec, _cores,
                              max(int(RES["train_threads"]), int(RES["eval_threads"])),
