@@ -12,7 +12,7 @@ Rows are keyed by ``task, direction, method, seed, metric``.  A row passes when
 with the metric's ``abs`` / ``rel`` from the tolerance YAML (a bare number means ``abs`` only;
 NaN equals NaN).  A row also fails when it is missing from the current run, new (not in the
 reference; with ``--allow-unreferenced-methods``, rows of a method the reference has no row of
-at all are listed as not checked instead, for a reference from another CPU path), or when its
+at all are listed as not checked instead, for a reference from another numeric path), or when its
 ``n_images``, ``data_source``, ``substitutes`` (what the method's run used in place of the
 paper's setting) or evaluator *kind* changed (the part of ``evaluator`` before ``@``: the hash
 after it identifies trained weights, which may differ in the last bits across machines).
@@ -24,12 +24,22 @@ Tolerance YAML::
       "iou/*": 0.1                   # fnmatch pattern; the first exact or matching key wins
       fid: {abs: 2.0, rel: 0.1}
 
+References are kept per numeric path.  The smoke DAG is exact on one machine's numeric path and
+drifts across paths far beyond a useful tolerance (tiny networks amplify float rounding), and
+neither the vector instruction set nor the vendor names a path (two AVX-512 machines trained
+different evaluators).  What does is the evaluator a run trains: its id's hash is a content hash
+of the weights (``eval.segmenter.checkpoint.weights_id``), an exact fingerprint of everything
+upstream.  With ``--reference-dir`` the check therefore reads ``<profile>.<path>.csv`` of this
+run's path (``numeric_path``); a run on a path with no file (a new machine, or a change to the
+evaluator or its data) is checked against the nearest of the profile's other references, and
+rows of methods that reference lacks are listed as not checked.  ``--update`` writes this path's.
+
 CLI::
 
     cyclebench regress --metrics-csv results/smoke/metrics/<task>/<method>/seed<k>/<dir>.csv ... \\
         [--evaluator-csv results/smoke/evaluator/cityscapes/ground_truth.csv] \\
-        --reference results/reference/smoke.csv --tolerances results/reference/tolerances.yaml \\
-        [--update]
+        (--reference-dir results/reference | --reference results/reference/smoke.<path>.csv) \\
+        --tolerances results/reference/tolerances.yaml [--update]
 
 reads exactly the listed CSVs (the Snakemake rule ``regress`` lists the profile's metric files:
 ``snakemake --configfile config/smoke.yaml regress``; ``make reference`` updates), so a dropped
@@ -159,7 +169,7 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, tolerances: Toleranc
 
     ``allow_unreferenced``: rows of a (task, method) with no row at all in the reference are
     reported as ``unreferenced`` (not a failure) instead of ``new``: for a reference measured
-    on another CPU path, which cannot hold the methods added since (see ``main``)."""
+    on another numeric path, which cannot hold the methods added since (see ``main``)."""
     cur = current.copy()
     cur["seed"] = cur["seed"].astype(str)
     ref = reference.copy()
@@ -177,7 +187,7 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, tolerances: Toleranc
                 (r.task, r.method) not in referenced:
             problems.append(dict(rec, status=UNREFERENCED, reference=math.nan,
                                  current=r.value_cur, diff=math.nan, tolerance="",
-                                 detail="method not in this reference (another CPU path's)"))
+                                 detail="method not in this reference (another numeric path's)"))
             continue
         if r.side == "right_only":
             problems.append(dict(rec, status="new", reference=math.nan, current=r.value_cur,
@@ -210,6 +220,59 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, tolerances: Toleranc
     return pd.DataFrame(problems, columns=REPORT_COLUMNS)
 
 
+def numeric_path(rows: pd.DataFrame) -> str:
+    """The numeric path ``rows`` were computed on: the weight hashes of the evaluators the run
+    trained (``small_fcn@0f904975`` -> ``0f904975``), joined with ``-``; a run that trains none
+    (nearest-palette scores only) falls back to torch's CPU capability (``AVX512``...)."""
+    hashes = sorted({str(e).split("@", 1)[1] for e in rows["evaluator"].dropna() if "@" in str(e)})
+    if hashes:
+        return "-".join(hashes)
+    from cyclebench.utils import cpu_path_tag
+
+    return cpu_path_tag()
+
+
+def profile_of(rows: pd.DataFrame) -> str:
+    profiles = sorted(set(rows["profile"].astype(str)))
+    if len(profiles) != 1:
+        raise ValueError(f"the metric rows come from {len(profiles)} profiles {profiles}: check "
+                         "one profile's files at a time")
+    return profiles[0]
+
+
+def path_reference(folder: str | Path, rows: pd.DataFrame) -> Path:
+    """``<folder>/<profile>.<numeric path>.csv``: the reference of ``rows``' own path."""
+    return Path(folder) / f"{profile_of(rows)}.{numeric_path(rows)}.csv"
+
+
+@dataclass(frozen=True)
+class Choice:
+    path: Path
+    exact: bool  # this run's own numeric path's reference
+    problems: pd.DataFrame
+    others: int = 0  # how many other paths' references were compared (not exact)
+
+
+def check_against_folder(current: pd.DataFrame, folder: str | Path,
+                         tolerances: Tolerances) -> Choice:
+    """Compare with this path's reference in ``folder``; without one, with the nearest of the
+    profile's other references (fewest failing rows), methods it lacks not checked."""
+    own = path_reference(folder, current)
+    if own.is_file():
+        return Choice(own, True, compare(current, load_reference(own), tolerances))
+    candidates = sorted(Path(folder).glob(f"{profile_of(current)}.*.csv"))
+    if not candidates:
+        raise FileNotFoundError(
+            f"{folder}: no reference of profile {profile_of(current)!r} ({own.name} or another "
+            f"path's); write this path's with `make reference` (or --update)")
+    scored = []
+    for path in candidates:
+        problems = compare(current, load_reference(path), tolerances, allow_unreferenced=True)
+        scored.append(((problems["status"] != UNREFERENCED).sum(), path, problems))
+    failing, path, problems = min(scored, key=lambda t: (t[0], str(t[1])))
+    return Choice(path, False, problems, len(candidates))
+
+
 def format_report(problems: pd.DataFrame) -> str:
     shown = problems.copy()
     for col in ("reference", "current", "diff"):
@@ -224,14 +287,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="the metric CSVs to check (exactly these; repeatable)")
     p.add_argument("--evaluator-csv", action="extend", nargs="+", default=[], metavar="CSV",
                    help="the evaluator's ground_truth.csv (repeatable)")
-    p.add_argument("--reference", required=True, help="results/reference/<profile>.csv")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--reference-dir", metavar="DIR",
+                       help="folder of <profile>.<numeric path>.csv references: this run's "
+                            "path's is used (else the nearest other path's) and --update "
+                            "writes it (results/reference)")
+    where.add_argument("--reference", metavar="CSV",
+                       help="one reference file, used (or written) whatever the path")
     p.add_argument("--tolerances", required=True, help="results/reference/tolerances.yaml")
     p.add_argument("--update", action="store_true",
                    help="rewrite the reference from the current rows (after an intended change)")
     p.add_argument("--allow-unreferenced-methods", action="store_true",
-                   help="list, without failing, the rows of methods that have no row at all in "
-                        "the reference (the workflow sets it only when the reference was "
-                        "measured on another CPU path than this machine's)")
+                   help="with --reference: list, without failing, the rows of methods that "
+                        "have no row at all in the reference (one from another numeric path)")
     args = p.parse_args(argv)
     try:
         tolerances = Tolerances.load(args.tolerances)
@@ -241,41 +309,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         for metric in sorted(set(current["metric"])):
             get_metric(metric)  # a registered metric (eval.metrics) ...
             tolerances.for_metric(metric)  # ... with a stated tolerance
+        own = Path(args.reference) if args.reference else \
+            path_reference(args.reference_dir, current)
         if args.update:
-            write_reference(current, args.reference)
-            print(f"wrote {len(current)} reference rows to {args.reference}; commit it with "
-                  "the change that moved them")
+            write_reference(current, own)
+            print(f"wrote {len(current)} reference rows to {own} (numeric path "
+                  f"{numeric_path(current)}); commit it with the change that moved them, and "
+                  "delete the references that change made stale")
             return 0
-        reference = load_reference(args.reference)
-        problems = compare(current, reference, tolerances, args.allow_unreferenced_methods)
+        if args.reference:
+            choice = Choice(own, True, compare(current, load_reference(own), tolerances,
+                                               args.allow_unreferenced_methods))
+        else:
+            choice = check_against_folder(current, args.reference_dir, tolerances)
     except KeyError as exc:  # a metric without a tolerance: a user error (cyclebench prints it)
         raise ValueError(exc.args[0] if exc.args else str(exc)) from None
-    unreferenced = problems[problems["status"] == UNREFERENCED]
-    problems = problems[problems["status"] != UNREFERENCED]
+    if not choice.exact:
+        print(f"no reference of this run's numeric path {numeric_path(current)} ({own}): "
+              f"checked against the nearest of {choice.others} other paths' references, "
+              f"{choice.path}; `make reference` on this machine writes this path's own")
+    unreferenced = choice.problems[choice.problems["status"] == UNREFERENCED]
+    problems = choice.problems[choice.problems["status"] != UNREFERENCED]
     if len(unreferenced):
         methods = sorted({f"{t}/{m}" for t, m in zip(unreferenced["task"],
                                                      unreferenced["method"])})
         print(f"NOT CHECKED: {len(unreferenced)} rows of {len(methods)} method(s) that "
-              f"{args.reference} has no values for ({', '.join(methods)}); it was measured on "
-              "another CPU path, and `make reference` on this machine writes this path's own "
-              "reference, which checks them")
+              f"{choice.path} has no values for ({', '.join(methods)})")
+    checked = len(current) - len(unreferenced)
     if problems.empty:
-        print(f"regression check passed: {len(reference)} reference rows, all within tolerance "
+        print(f"regression check passed: {checked} rows, all within tolerance of {choice.path} "
               f"({args.tolerances})")
         return 0
     counts = problems["status"].value_counts().to_dict()
-    from cyclebench.utils import cpu_path_tag
-
-    print(f"regression check FAILED against {args.reference} (this machine's CPU path: "
-          f"{cpu_path_tag()}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"regression check FAILED against {choice.path} (this run's numeric path: "
+          f"{numeric_path(current)}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     print(format_report(problems))
     print("\nIf the change is intended, regenerate the reference and commit it:\n"
-          "  make reference   (it writes results/reference/<profile>.<CPU path>.csv; a machine "
-          "on another vector instruction set needs its own, since the smoke DAG's numbers "
-          "drift across them)\n"
+          f"  make reference   (it writes {own}; regenerate it on every machine you can and "
+          "delete the references the change made stale)\n"
           "  (or: cyclebench regress --metrics-csv ... "
           + "".join(f"--evaluator-csv {c} " for c in args.evaluator_csv)
-          + f"--reference {args.reference} --tolerances {args.tolerances} --update)")
+          + (f"--reference {args.reference}" if args.reference else
+             f"--reference-dir {args.reference_dir}")
+          + f" --tolerances {args.tolerances} --update)")
     return 1
 
 

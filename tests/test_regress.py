@@ -132,6 +132,99 @@ def test_methods_absent_from_another_paths_reference_are_listed_not_failed(setup
     assert "1 new" in out and "unreferenced" not in out.split("FAILED", 1)[1].split("\n", 1)[0]
 
 
+def _rehash(rows, new_hash):
+    for file_rows in rows.values():
+        for r in file_rows:
+            r["evaluator"] = r["evaluator"].replace("1a2b3c4d", new_hash)
+    return rows
+
+
+def test_reference_dir_uses_this_numeric_paths_file_and_update_writes_it(tmp_path, capsys):
+    """--reference-dir: the file is named by the hash of the evaluator the run trained (the
+    numeric path); --update writes it, the check reads it back exactly."""
+    tol = tmp_path / "tolerances.yaml"
+    tol.write_text(TOL)
+    run, refs = tmp_path / "run", tmp_path / "reference"
+    write_run(run, base_rows())
+    csvs = ["--metrics-csv", *map(str, sorted((run / "metrics").rglob("*.csv")))]
+    argv = csvs + ["--reference-dir", str(refs), "--tolerances", str(tol)]
+    assert R.numeric_path(R.collect_metric_rows(csvs[1:], [])) == "1a2b3c4d"
+    with pytest.raises(FileNotFoundError, match=r"no reference of profile 'smoke'.*make reference"):
+        R.main(argv)
+    assert R.main(argv + ["--update"]) == 0
+    assert sorted(p.name for p in refs.iterdir()) == ["smoke.1a2b3c4d.csv"]
+    capsys.readouterr()
+    assert R.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "no reference of this run" not in out
+    assert out.startswith(f"regression check passed: 4 rows, all within tolerance of {refs}/smoke.1a2b3c4d.csv")
+
+
+def test_another_numeric_path_is_checked_against_the_nearest_reference(tmp_path, capsys):
+    """A run on a path with no file of its own: every committed reference of the profile is
+    compared, the one with fewest failing rows is used, and methods it lacks are listed as not
+    checked; a moved value still fails."""
+    tol = tmp_path / "tolerances.yaml"
+    tol.write_text(TOL)
+    run, refs = tmp_path / "run", tmp_path / "reference"
+    rows = base_rows()
+    write_run(run, rows)
+    csvs = ["--metrics-csv", *map(str, sorted((run / "metrics").rglob("*.csv")))]
+    argv = csvs + ["--reference-dir", str(refs), "--tolerances", str(tol)]
+    assert R.main(argv + ["--update"]) == 0  # path 1a2b3c4d
+    rows["cityscapes/pix2pix/seed0/label2photo.csv"][0]["value"] = 0.2  # far from path 1a2b3c4d
+    write_run(run, _rehash(rows, "00000000"))
+    assert R.main(argv + ["--update"]) == 0  # path 00000000
+    (refs / "other.1a2b3c4d.csv").write_bytes((refs / "smoke.1a2b3c4d.csv").read_bytes())
+    rows = _rehash(base_rows(), "ffffffff")  # a third path, close to 1a2b3c4d's values
+    rows["cityscapes/cut/seed0/label2photo.csv"] = [row("cut", 0, "per_pixel_acc", 0.4,
+                                                        evaluator="small_fcn@ffffffff")]
+    write_run(run, rows)
+    csvs = ["--metrics-csv", *map(str, sorted((run / "metrics").rglob("*.csv")))]
+    argv = csvs + ["--reference-dir", str(refs), "--tolerances", str(tol)]
+    capsys.readouterr()
+    assert R.main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("no reference of this run's numeric path ffffffff") and \
+        "nearest of 2 other paths' references" in out[0] and "smoke.1a2b3c4d.csv" in out[0]
+    assert out[1].startswith("NOT CHECKED: 1 rows of 1 method(s)") and "cityscapes/cut" in out[1]
+    assert out[2].startswith("regression check passed: 4 rows")
+    rows["cityscapes/cyclegan/seed0/label2photo.csv"][0]["value"] = 0.6  # moved on every path
+    write_run(run, rows)
+    capsys.readouterr()
+    assert R.main(argv) == 1
+    out = capsys.readouterr().out
+    assert "FAILED against" in out and "smoke.1a2b3c4d.csv" in out and "1 moved" in out
+    assert f"make reference   (it writes {refs}/smoke.ffffffff.csv" in out
+
+
+def test_numeric_path_without_a_trained_evaluator_and_one_profile_per_check():
+    from cyclebench.utils import cpu_path_tag
+
+    rows = pd.DataFrame([row("cyclegan", 0, "per_pixel_acc", 0.5, evaluator="nearest-palette")])
+    assert R.numeric_path(rows) == cpu_path_tag()
+    rows = pd.DataFrame([row("a", 0, "per_pixel_acc", 0.5, evaluator="small_fcn@2"),
+                         row("b", 0, "fid", 1.0, evaluator="evaluator-features@1"),
+                         row("c", 0, "fid", 1.0, evaluator="evaluator-features@2")])
+    assert R.numeric_path(rows) == "1-2"
+    rows.loc[0, "profile"] = "default"
+    with pytest.raises(ValueError, match="2 profiles.*one profile"):
+        R.profile_of(rows)
+
+
+def test_committed_references_are_named_by_a_numeric_path_their_rows_carry():
+    """results/reference/<profile>.<path>.csv: the path is the hash of an evaluator its rows
+    were measured with (a mistyped or stale name would never be chosen as exact)."""
+    files = sorted((REPO / "results" / "reference").glob("*.csv"))
+    assert files
+    for path in files:
+        profile, fingerprint = path.name[:-len(".csv")].split(".", 1)
+        ref = R.load_reference(path)
+        assert set(ref["profile"]) == {profile}, path
+        hashes = {e.split("@", 1)[1] for e in ref["evaluator"] if "@" in e}
+        assert set(fingerprint.split("-")) <= hashes, path
+
+
 def test_changed_image_count_or_evaluator_kind_fails_but_weight_hash_does_not(setup, capsys):
     _, run, _, args = setup
     rows = base_rows()

@@ -205,20 +205,10 @@ def study_translation_args(wildcards):
                                        study_translations(wildcards))]
 
 
-def platform_reference_csv():
-    """This CPU path's reference: results/reference/<profile>.<path>.csv (e.g. smoke.AVX2.csv).
-    The smoke DAG is exact on one vector instruction set and drifts beyond any useful tolerance
-    across them (tiny networks amplify float rounding), so each path keeps its own values."""
-    from cyclebench.utils import cpu_path_tag
-
-    return f"results/reference/{config['profile']}.{cpu_path_tag()}.csv"
-
-
-def reference_csv():
-    """The committed metric reference the check uses: this CPU path's when it exists, else
-    results/reference/<profile>.csv (the path the project was first measured on)."""
-    own = platform_reference_csv()
-    return own if Path(own).exists() else f"results/reference/{config['profile']}.csv"
+def reference_dir():
+    """The committed references, one per numeric path: <profile>.<evaluator hash>.csv.  Which
+    one applies is known only once the evaluator has trained, so `cyclebench regress` picks it."""
+    return "results/reference"
 
 
 def tolerances_yaml():

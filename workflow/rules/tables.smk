@@ -242,13 +242,8 @@ rule regress:
     params:
         metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
-        reference=lambda w: reference_csv(),
+        references=reference_dir(),
         tolerances=tolerances_yaml(),
-        # another CPU path's reference cannot hold methods added after it was measured: their
-        # rows are listed as not checked (this path's own reference checks every row)
-        unreferenced=lambda w: (
-            "" if reference_csv() == platform_reference_csv() else "--allow-unreferenced-methods"
-        ),
     threads: 1
     resources:
         mem_mb=1000,
@@ -256,13 +251,13 @@ rule regress:
         ENV
     shell:
         "python3 -m cyclebench regress {params.metrics} {params.gt} "
-        "--reference {params.reference} --tolerances {params.tolerances} "
-        "{params.unreferenced} > {log} 2>&1 && cp {log} {output}"
+        "--reference-dir {params.references} --tolerances {params.tolerances} "
+        "> {log} 2>&1 && cp {log} {output}"
 
 
-# `make reference` (snakemake ... --forcerun update_reference update_reference): rewrite this CPU
-# path's committed reference (results/reference/<profile>.<path>.csv) from the profile's metric
-# rows after an intended change; commit it.
+# `make reference` (snakemake ... --forcerun update_reference update_reference): rewrite this
+# numeric path's committed reference (results/reference/<profile>.<evaluator hash>.csv) from the
+# profile's metric rows after an intended change; commit it.
 rule update_reference:
     input:
         metrics=metric_files(),
@@ -274,7 +269,7 @@ rule update_reference:
     params:
         metrics=lambda w, input: " ".join(f"--metrics-csv {p}" for p in input.metrics),
         gt=lambda w, input: " ".join(f"--evaluator-csv {p}" for p in input.ground_truth),
-        reference=lambda w: platform_reference_csv(),
+        references=reference_dir(),
         tolerances=tolerances_yaml(),
     threads: 1
     resources:
@@ -283,5 +278,6 @@ rule update_reference:
         ENV
     shell:
         "python3 -m cyclebench regress {params.metrics} {params.gt} "
-        "--reference {params.reference} --tolerances {params.tolerances} --update > {log} 2>&1 "
+        "--reference-dir {params.references} --tolerances {params.tolerances} --update "
+        "> {log} 2>&1 "
         "&& cp {log} {output}"
