@@ -256,7 +256,9 @@ class Choice:
 def check_against_folder(current: pd.DataFrame, folder: str | Path,
                          tolerances: Tolerances) -> Choice:
     """Compare with this path's reference in ``folder``; without one, with the nearest of the
-    profile's other references (fewest failing rows), methods it lacks not checked."""
+    profile's other references, methods it lacks not checked.  Nearest: the one that confirms
+    the most current rows within tolerance, so neither a reference that lacks methods (it
+    checks less) nor one far from this path wins."""
     own = path_reference(folder, current)
     if own.is_file():
         return Choice(own, True, compare(current, load_reference(own), tolerances))
@@ -268,8 +270,9 @@ def check_against_folder(current: pd.DataFrame, folder: str | Path,
     scored = []
     for path in candidates:
         problems = compare(current, load_reference(path), tolerances, allow_unreferenced=True)
-        scored.append(((problems["status"] != UNREFERENCED).sum(), path, problems))
-    failing, path, problems = min(scored, key=lambda t: (t[0], str(t[1])))
+        confirmed = len(current) - int((problems["status"] != "missing").sum())
+        scored.append(((-confirmed, str(path)), path, problems))
+    _, path, problems = min(scored, key=lambda t: t[0])
     return Choice(path, False, problems, len(candidates))
 
 
