@@ -55,6 +55,24 @@ def test_the_cut_extras_override_adds_only_cut_and_fastcut_to_the_default(repo_r
         {k: v for k, v in base.items() if k != "tasks"}
 
 
+def test_the_long_extras_override_changes_only_the_budget_alike_for_every_method(repo_root):
+    """config/extras/long.yaml: 16x the default's epochs for every run, the schedule's shape
+    (half at the initial rate, half decaying) kept, one seed, its own results folder."""
+    base = load_profile(repo_root / "config" / "default.yaml")
+    cfg = load_profile(repo_root / "config" / "default.yaml",
+                       repo_root / "config" / "extras" / "long.yaml")
+    assert (cfg["profile"], cfg["seeds"], cfg["tasks"]) == ("long", [0], base["tasks"])
+    for task, spec in cfg["tasks"].items():
+        for method in spec["methods"]:
+            short = train_config(base, task, method, 0, data_root="d")
+            long = train_config(cfg, task, method, 0, data_root="d")
+            assert (long.n_epochs, long.n_epochs_decay) == \
+                (16 * short.n_epochs, 16 * short.n_epochs_decay), (task, method)
+            changed = {k for k, v in long.to_dict().items() if short.to_dict()[k] != v}
+            assert changed <= {"n_epochs", "n_epochs_decay", "snapshots", "profile"}, \
+                (task, method, changed)
+
+
 def test_paper_profile_uses_paper_settings(repo_root):
     cfg = load_profile(repo_root / "config" / "paper.yaml")
     city, maps = cfg["tasks"]["cityscapes"], cfg["tasks"]["maps"]
