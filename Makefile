@@ -26,13 +26,16 @@ $(STAMP): pyproject.toml
 CONFIGFILES := config/$(PROFILE).yaml $(OVERRIDES)
 
 ## make tables: data -> training -> evaluation -> tables, figures and report
-##   (PROFILE=default; OVERRIDES="my.yaml ..." adds override files, checked first by name)
+##   (PROFILE=default; OVERRIDES="my.yaml ..." adds override files, checked first by name;
+##   the report goes to <results_dir>/<profile>/report.html of the merged files)
 tables: setup
 	$(BIN)/python -m cyclebench check $(CONFIGFILES)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
 		--configfile $(CONFIGFILES) $(SNAKEMAKE_ARGS) tables
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
-		--configfile $(CONFIGFILES) --report results/$(PROFILE)/report.html tables
+	report=$$($(BIN)/python -c "import sys; from cyclebench.profile import load_profile; \
+		c = load_profile(*sys.argv[1:]); print(f\"{c['results_dir']}/{c['profile']}/report.html\")" \
+		$(CONFIGFILES)) && PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) \
+		--configfile $(CONFIGFILES) --report $$report tables
 
 ## make test: unit tests plus the smoke DAG end to end with the metric regression check
 test: setup
