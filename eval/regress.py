@@ -262,10 +262,11 @@ def check_against_folder(current: pd.DataFrame, folder: str | Path,
     own = path_reference(folder, current)
     if own.is_file():
         return Choice(own, True, compare(current, load_reference(own), tolerances))
-    candidates = sorted(Path(folder).glob(f"{profile_of(current)}.*.csv"))
+    profile = profile_of(current)
+    candidates = sorted(Path(folder).glob(f"{profile}.*.csv"))
     if not candidates:
         raise FileNotFoundError(
-            f"{folder}: no reference of profile {profile_of(current)!r} ({own.name} or another "
+            f"{folder}: no reference of profile {profile!r} ({own.name} or another "
             f"path's); write this path's with `make reference` (or --update)")
     scored = []
     for path in candidates:
@@ -312,12 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for metric in sorted(set(current["metric"])):
             get_metric(metric)  # a registered metric (eval.metrics) ...
             tolerances.for_metric(metric)  # ... with a stated tolerance
+        path_id = numeric_path(current)
         own = Path(args.reference) if args.reference else \
             path_reference(args.reference_dir, current)
         if args.update:
             write_reference(current, own)
             print(f"wrote {len(current)} reference rows to {own} (numeric path "
-                  f"{numeric_path(current)}); commit it with the change that moved them, and "
+                  f"{path_id}); commit it with the change that moved them, and "
                   "delete the references that change made stale")
             return 0
         if args.reference:
@@ -328,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyError as exc:  # a metric without a tolerance: a user error (cyclebench prints it)
         raise ValueError(exc.args[0] if exc.args else str(exc)) from None
     if not choice.exact:
-        print(f"no reference of this run's numeric path {numeric_path(current)} ({own}): "
+        print(f"no reference of this run's numeric path {path_id} ({own}): "
               f"checked against the nearest of {choice.others} other paths' references, "
               f"{choice.path}; `make reference` on this machine writes this path's own")
     unreferenced = choice.problems[choice.problems["status"] == UNREFERENCED]
@@ -345,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     counts = problems["status"].value_counts().to_dict()
     print(f"regression check FAILED against {choice.path} (this run's numeric path: "
-          f"{numeric_path(current)}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+          f"{path_id}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     print(format_report(problems))
     print("\nIf the change is intended, regenerate the reference and commit it:\n"
           f"  make reference   (it writes {own}; regenerate it on every machine you can and "
