@@ -4,7 +4,7 @@
                      [--threads N] [--restart-on-change]
     cyclebench translate --run RUN_DIR --direction label2photo --split val --out DIR
                          [--data-root PATH] [--device auto] [--threads N] [--batch-size B]
-    cyclebench bench train [--device auto] [--iters N] [--warmup N] [--configs small,128,256]
+    cyclebench bench train [--device auto] [--iters N] [--warmup N] [--configs small,128,256|all]
                            [--threads N] [--batch-size B] [--repeats R] [--amp-bf16] [--channels-last] [--json]
     cyclebench bench data [--task cityscapes] [--n 100] [--size 128] [--full-size H W]
 
@@ -19,7 +19,7 @@ import sys
 from typing import Sequence
 
 from cyclebench.config import ConfigError, TrainConfig
-from cyclebench.cyclegan.bench import print_profile, profile_config, run_bench
+from cyclebench.cyclegan.bench import CONFIGS, print_profile, profile_config, run_bench
 from cyclebench.cyclegan.train import train
 from cyclebench.cyclegan.translate import translate
 from cyclebench.datasets.cli import bench_generator
@@ -74,11 +74,12 @@ def bench_main(argv: Sequence[str]) -> int:
                                 description="Benchmarks that print numbers (JSON lines).")
     sub = p.add_subparsers(dest="what", required=True)
     b = sub.add_parser("train", help="iterations/s and images/s of CycleGAN training")
-    b.add_argument("--device", default="auto")
-    b.add_argument("--iters", type=int, default=10)
-    b.add_argument("--warmup", type=int, default=3)
-    b.add_argument("--configs", default="small,128,256")
-    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    b.add_argument("--iters", type=int, default=10, help="iterations per timed block")
+    b.add_argument("--warmup", type=int, default=3, help="untimed iterations first")
+    b.add_argument("--configs", default="small,128,256",
+                   help=f"comma-separated, of {', '.join(CONFIGS)}; or all")
+    b.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     b.add_argument("--batch-size", type=int, default=1)
     b.add_argument("--repeats", type=int, default=3, help="timed blocks of --iters (min, median)")
     b.add_argument("--amp-bf16", action="store_true", help="bf16 autocast (CPU and CUDA)")
@@ -91,8 +92,10 @@ def bench_main(argv: Sequence[str]) -> int:
                        "hundred iterations per mode (fp32, bf16, channels_last, compile): "
                        "finite losses, bf16/compiled tracking fp32, speed-ups")
     g.add_argument("--device", default="cuda")
-    g.add_argument("--configs", default="cyclegan128,pix2pix256")
-    g.add_argument("--modes", default="fp32,bf16,channels_last,compile")
+    g.add_argument("--configs", default="cyclegan128,pix2pix256",
+                   help="comma-separated; tiny and tiny_pix2pix run the logic on CPU")
+    g.add_argument("--modes", default="fp32,bf16,channels_last,compile",
+                   help="comma-separated; fp32 (the reference) is always run first")
     g.add_argument("--iters", type=int, default=200)
     g.add_argument("--warmup", type=int, default=20)
     g.add_argument("--workers", type=int, default=4, help="DataLoader worker processes")
@@ -121,9 +124,11 @@ def bench_main(argv: Sequence[str]) -> int:
         return 0 if all(r.status == "ok" for r in results) else 1
     if args.iters < 1 or args.warmup < 0 or args.repeats < 1:
         raise ConfigError("--iters and --repeats must be >= 1 and --warmup >= 0")
+    names = (list(CONFIGS) if args.configs == "all"
+             else [c for c in args.configs.split(",") if c])
     if args.profile:
         set_threads(args.threads)
-        for name in [c for c in args.configs.split(",") if c]:
+        for name in names:
             result = profile_config(name, resolve_device(args.device), steps=args.iters,
                                     warmup=args.warmup, batch_size=args.batch_size,
                                     amp_bf16=args.amp_bf16, channels_last=args.channels_last)
@@ -132,7 +137,7 @@ def bench_main(argv: Sequence[str]) -> int:
             else:
                 print_profile(result)
         return 0
-    run_bench([c for c in args.configs.split(",") if c], device=args.device, iters=args.iters,
+    run_bench(names, device=args.device, iters=args.iters,
               warmup=args.warmup, threads=args.threads, batch_size=args.batch_size,
               amp_bf16=args.amp_bf16, channels_last=args.channels_last,
               repeats=args.repeats, as_json=args.json)
