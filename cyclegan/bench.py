@@ -22,8 +22,14 @@ Per configuration: seconds per iteration (min and median over ``repeats`` timed 
 ``iters`` iterations), images/s (``batch_size`` x,y pairs per iteration), the FLOP count of one
 iteration (torch's FLOP counter: convolutions and matmuls, forward and backward), the achieved
 GFLOP/s at the best block, the fraction of the device's measured matmul peak (a square matmul
-in the step's dtype, fp32 or bf16) and the peak memory (CUDA: allocated; CPU: the process's
-maximum resident set).  ``--json`` prints one JSON object per configuration.
+in the step's dtype, fp32 or bf16), the rate of one 3x3 convolution in the same dtype (its FLOPs
+counted as a direct convolution, like the step's) and the peak memory (CUDA: allocated; CPU:
+the process's maximum resident set).  ``--json`` prints one JSON object per configuration.
+A fraction above 100 % is possible and is not a counting error: on an AMD EPYC with AVX-512,
+one thread, the fp32 matmul ran at 91 GFLOP/s and the 3x3 convolution at 205 (the convolution
+library's kernels, e.g. Winograd, do fewer FLOPs than a direct convolution; the matmul library
+may also take a slower path on a given CPU), so the step's conv-dominated rate can exceed the
+matmul's.  The 3x3 rate is the better yardstick for these conv nets.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class BenchResult:
     gflop_per_iter: float = 0.0
     matmul_peak_gflops: float = 0.0
     peak_memory_mib: float = 0.0
+    conv3x3_gflops: float = 0.0  # one 3x3 convolution's rate, direct-convolution FLOPs
 
     @property
     def s_per_iter_min(self) -> float:
@@ -92,10 +99,14 @@ class BenchResult:
     def fraction_of_peak(self) -> float:
         return self.achieved_gflops / self.matmul_peak_gflops if self.matmul_peak_gflops else 0.0
 
+    @property
+    def fraction_of_conv3x3(self) -> float:
+        return self.achieved_gflops / self.conv3x3_gflops if self.conv3x3_gflops else 0.0
+
     def to_dict(self) -> dict:
         out = asdict(self)
         for name in ("s_per_iter_min", "s_per_iter_median", "iters_per_s", "images_per_s",
-                     "achieved_gflops", "fraction_of_peak"):
+                     "achieved_gflops", "fraction_of_peak", "fraction_of_conv3x3"):
             out[name] = round(getattr(self, name), 6)
         return out
 
@@ -107,7 +118,9 @@ class BenchResult:
                 f"{1000 * self.s_per_iter_median:.1f})  {self.images_per_s:.3f} images/s  "
                 f"{self.gflop_per_iter:.1f} GFLOP/iter  {self.achieved_gflops:.1f} GFLOP/s "
                 f"({100 * self.fraction_of_peak:.0f}% of the {self.matmul_peak_gflops:.0f} "
-                f"GFLOP/s matmul peak)  peak memory {self.peak_memory_mib:.0f} MiB")
+                f"GFLOP/s matmul peak, {100 * self.fraction_of_conv3x3:.0f}% of the "
+                f"{self.conv3x3_gflops:.0f} GFLOP/s of a 3x3 conv)  "
+                f"peak memory {self.peak_memory_mib:.0f} MiB")
 
 
 def _sync(device: torch.device) -> None:
@@ -129,6 +142,24 @@ def matmul_peak_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048,
         _sync(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best / 1e9
+
+
+def conv3x3_gflops(device: torch.device, dtype: torch.dtype, channels: int = 256,
+                   size: int = 32, repeats: int = 5) -> float:
+    """Best GFLOP/s of one 3x3, stride-1 convolution (a ResNet block's, at the paper's 128x128
+    Cityscapes scale), with its FLOPs counted as a direct convolution, as the step's are."""
+    x = torch.randn(1, channels, size, size, device=device).to(dtype)
+    w = torch.randn(channels, channels, 3, 3, device=device).to(dtype)
+    conv = lambda: torch.nn.functional.conv2d(x, w, padding=1)  # noqa: E731
+    conv()
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        conv()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * channels * channels * 9 * size * size / best / 1e9
 
 
 def _peak_memory_mib(device: torch.device) -> float:
@@ -170,7 +201,8 @@ def _step_and_batches(name: str, device: torch.device, batch_size: int, amp_bf16
 
 def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int = 3,
                  batch_size: int = 1, amp_bf16: bool = False, channels_last: bool = False,
-                 repeats: int = 3, threads: int = 1, peak: float | None = None) -> BenchResult:
+                 repeats: int = 3, threads: int = 1, peak: float | None = None,
+                 conv_rate: float | None = None) -> BenchResult:
     step, batches = _step_and_batches(name, device, batch_size, amp_bf16, channels_last)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -191,10 +223,14 @@ def bench_config(name: str, device: torch.device, iters: int = 10, warmup: int =
     for k, v in losses.items():  # one check at the end, outside the timed loop
         if not torch.isfinite(v):
             raise RuntimeError(f"bench {name}: loss {k} is not finite")
+    dtype = torch.bfloat16 if amp_bf16 else torch.float32
     if peak is None:
-        peak = matmul_peak_gflops(device, torch.bfloat16 if amp_bf16 else torch.float32)
+        peak = matmul_peak_gflops(device, dtype)
+    if conv_rate is None:
+        conv_rate = conv3x3_gflops(device, dtype)
     return BenchResult(name, str(device), threads, batch_size, amp_bf16, channels_last, iters,
-                       blocks, counter.get_total_flops() / 1e9, peak, _peak_memory_mib(device))
+                       blocks, counter.get_total_flops() / 1e9, peak, _peak_memory_mib(device),
+                       conv_rate)
 
 
 # torch.profiler op name -> where the time of a training step goes (first matching prefix wins).
@@ -290,12 +326,13 @@ def run_bench(configs: list[str], device: str = "auto", iters: int = 10, warmup:
               as_json: bool = False) -> list[BenchResult]:
     set_threads(threads)
     dev = resolve_device(device)
-    peak = matmul_peak_gflops(dev, torch.bfloat16 if amp_bf16 else torch.float32)
+    dtype = torch.bfloat16 if amp_bf16 else torch.float32
+    peak, conv_rate = matmul_peak_gflops(dev, dtype), conv3x3_gflops(dev, dtype)
     results = []
     for name in configs:
         r = bench_config(name, dev, iters=iters, warmup=warmup, batch_size=batch_size,
                          amp_bf16=amp_bf16, channels_last=channels_last, repeats=repeats,
-                         threads=threads, peak=peak)
+                         threads=threads, peak=peak, conv_rate=conv_rate)
         print(json.dumps(r.to_dict()) if as_json else r.line(), flush=True)
         results.append(r)
     return results

@@ -325,8 +325,11 @@ def test_bench_small(capsys):
     assert r.s_per_iter_min <= r.s_per_iter_median and len(r.block_seconds) == 2
     assert r.gflop_per_iter > 0 and r.matmul_peak_gflops > 0 and r.peak_memory_mib > 0
     assert r.achieved_gflops == pytest.approx(r.gflop_per_iter / r.s_per_iter_min)
+    assert r.conv3x3_gflops > 0
+    assert r.fraction_of_conv3x3 == pytest.approx(r.achieved_gflops / r.conv3x3_gflops)
     record = json.loads(capsys.readouterr().out.strip())
     assert record["config"] == "small" and record["fraction_of_peak"] > 0
+    assert record["fraction_of_conv3x3"] > 0 and record["conv3x3_gflops"] > 0
     # every counted op is linear in the batch: two pairs per iteration, exactly twice the FLOPs
     (r2,) = run_bench(["small"], device="cpu", iters=1, warmup=0, repeats=1, batch_size=2)
     assert r2.gflop_per_iter == pytest.approx(2 * r.gflop_per_iter, rel=1e-9)
