@@ -26,10 +26,10 @@ in the step's dtype, fp32 or bf16), the rate of one 3x3 convolution in the same 
 counted as a direct convolution, like the step's) and the peak memory (CUDA: allocated; CPU:
 the process's maximum resident set).  ``--json`` prints one JSON object per configuration.
 A fraction above 100 % is possible and is not a counting error: on an AMD EPYC with AVX-512,
-one thread, the fp32 matmul ran at 91 GFLOP/s and the 3x3 convolution at 205 (the convolution
-library's kernels, e.g. Winograd, do fewer FLOPs than a direct convolution; the matmul library
-may also take a slower path on a given CPU), so the step's conv-dominated rate can exceed the
-matmul's.  The 3x3 rate is the better yardstick for these conv nets.
+one thread, the fp32 matmul ran at 91 GFLOP/s and the 3x3 convolution at 205 (why is not
+established: a slower matmul library path on that CPU, or convolution algorithms doing fewer
+FLOPs than a direct convolution), so the step's conv-dominated rate can exceed the matmul's.
+The 3x3 rate is the better yardstick for these conv nets.
 """
 
 from __future__ import annotations
