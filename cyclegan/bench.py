@@ -128,20 +128,25 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _best_seconds(fn, device: torch.device, repeats: int) -> float:
+    """Fastest of ``repeats`` timed calls of ``fn`` after one untimed call (device-synced)."""
+    fn()
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def matmul_peak_gflops(device: torch.device, dtype: torch.dtype, n: int = 2048,
                        repeats: int = 5) -> float:
     """Best GFLOP/s of an n x n matmul on ``device`` in ``dtype`` (the step's compute dtype)."""
     a = torch.randn(n, n, device=device).to(dtype)
     b = torch.randn(n, n, device=device).to(dtype)
-    a @ b
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n ** 3 / _best_seconds(lambda: a @ b, device, repeats) / 1e9
 
 
 def conv3x3_gflops(device: torch.device, dtype: torch.dtype, channels: int = 256,
@@ -150,15 +155,7 @@ def conv3x3_gflops(device: torch.device, dtype: torch.dtype, channels: int = 256
     Cityscapes scale), with its FLOPs counted as a direct convolution, as the step's are."""
     x = torch.randn(1, channels, size, size, device=device).to(dtype)
     w = torch.randn(channels, channels, 3, 3, device=device).to(dtype)
-    conv = lambda: torch.nn.functional.conv2d(x, w, padding=1)  # noqa: E731
-    conv()
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        conv()
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
+    best = _best_seconds(lambda: torch.nn.functional.conv2d(x, w, padding=1), device, repeats)
     return 2 * channels * channels * 9 * size * size / best / 1e9
 
 

@@ -336,7 +336,6 @@ def test_bench_small(capsys):
     assert "GFLOP/s" in capsys.readouterr().out
 
 
-
 def test_bench_configs_all_is_every_configuration(monkeypatch):
     """`--configs all` benchmarks every configuration the bench knows, in its order."""
     import cyclebench.cyclegan.cli as cli
@@ -348,6 +347,7 @@ def test_bench_configs_all_is_every_configuration(monkeypatch):
     assert main(["bench", "train", "--configs", "small,128"]) == 0
     assert seen == [list(CONFIGS), ["small", "128"]]
     assert {"small", "default", "128", "256", "pix2pix"} <= set(CONFIGS)
+
 
 def test_deterministic_cpu_training_skips_the_nan_fill_of_new_tensors(data_root, tmp_path,
                                                                        monkeypatch):
